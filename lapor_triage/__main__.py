@@ -1,0 +1,5 @@
+import sys
+
+from lapor_triage.cli import main
+
+sys.exit(main())

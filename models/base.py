@@ -1,0 +1,244 @@
+"""The predictor interface shared by every task, and the on-disk model format.
+
+A saved model is a folder::
+
+    config.json   {"format_version", "task", "class", "params", "lapor_triage_version", ...}
+    labels.json   ["label", ...]  (``classes_`` in order)
+    model.joblib  the fitted estimator state
+
+``load_model(path)`` reads ``config.json`` and dispatches to the class that saved it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import joblib
+import numpy as np
+
+from lapor_triage import __version__
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+LABELS_FILE = "labels.json"
+STATE_FILE = "model.joblib"
+
+Record = str | Mapping[str, Any]
+"""One model input: a text, or a mapping with ``text`` (or ``report_text``/``reply_text``) and metadata."""
+
+_REGISTRY: dict[str, type[Predictor]] = {}
+P = TypeVar("P", bound="Predictor")
+
+
+class ModelFormatError(RuntimeError):
+    """A model folder is missing, incomplete or was saved by an incompatible version."""
+
+
+class NotFittedError(RuntimeError):
+    """The predictor was used before ``fit``."""
+
+
+def register(cls: type[P]) -> type[P]:
+    """Class decorator: make a predictor loadable by ``load_model`` under its class name."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+class Predictor(ABC):
+    """Base class in the scikit-learn style.
+
+    ``__init__`` only stores hyperparameters; ``fit`` returns ``self``; learned state ends in ``_``;
+    ``classes_`` holds the labels in the column order of ``predict_proba``.
+    """
+
+    task: ClassVar[str] = ""
+
+    # --- hyperparameters -------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {
+            name: getattr(self, name)
+            for name in sig.parameters
+            if name != "self" and hasattr(self, name)
+        }
+
+    # --- learning ----------------------------------------------------------------------------
+    @abstractmethod
+    def fit(
+        self: P,
+        X: Sequence[Record],
+        y: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+    ) -> P: ...
+
+    @abstractmethod
+    def predict_proba(self, X: Sequence[Record]) -> np.ndarray:
+        """Calibrated probabilities, shape ``(len(X), len(classes_))``."""
+
+    def predict(self, X: Sequence[Record]) -> list[str]:
+        proba = self.predict_proba(X)
+        return [str(self.classes_[i]) for i in proba.argmax(axis=1)]
+
+    def top_k(self, X: Sequence[Record], k: int = 3) -> list[list[tuple[str, float]]]:
+        proba = self.predict_proba(X)
+        k = max(1, min(k, proba.shape[1]))
+        order = np.argsort(-proba, axis=1)[:, :k]
+        return [
+            [(str(self.classes_[j]), float(row[j])) for j in idx]
+            for row, idx in zip(proba, order, strict=True)
+        ]
+
+    def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
+        """JSON-ready outputs, one per input, in input order (used by the CLI and the service).
+
+        The base form is ``{"label", "probabilities": {label: p}}`` with at most ``top`` labels;
+        task predictors add their own fields (``abstain``, ``reasons``, ...).
+        """
+        proba = self.predict_proba(X)
+        out = []
+        for row in proba:
+            order = np.argsort(-row)[:top]
+            out.append(
+                {
+                    "label": str(self.classes_[order[0]]),
+                    "probabilities": {
+                        str(self.classes_[j]): round(float(row[j]), 6) for j in order
+                    },
+                }
+            )
+        return out
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "classes_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or load() first")
+
+    # --- persistence ---------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        """Learned attributes to pickle (everything ending in ``_`` by default)."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    def extra_config(self) -> dict[str, Any]:
+        """Extra JSON-serialisable facts saved in config.json (metrics, thresholds, ...)."""
+        return {}
+
+    def save(self, path: str | Path) -> Path:
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        config = {
+            "format_version": FORMAT_VERSION,
+            "task": self.task,
+            "class": type(self).__name__,
+            "params": _jsonable(self.get_params()),
+            "lapor_triage_version": __version__,
+            "python_version": platform.python_version(),
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **_jsonable(self.extra_config()),
+        }
+        (path / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        (path / LABELS_FILE).write_text(
+            json.dumps([str(c) for c in self.classes_], indent=2, ensure_ascii=False) + "\n"
+        )
+        joblib.dump(self._state(), path / STATE_FILE, compress=3)
+        return path
+
+    @classmethod
+    def load(cls: type[P], path: str | Path) -> P:
+        path = Path(path)
+        config = read_config(path)
+        if config.get("class") != cls.__name__ and cls is not Predictor:
+            raise ModelFormatError(
+                f"{path}: holds a {config.get('class')} model, not a {cls.__name__}"
+            )
+        obj = cls(**config.get("params", {}))
+        try:
+            state = joblib.load(path / STATE_FILE)
+        except FileNotFoundError as exc:
+            raise ModelFormatError(f"{path}: {STATE_FILE} is missing") from exc
+        except Exception as exc:  # corrupted pickle, wrong library version, ...
+            raise ModelFormatError(f"{path / STATE_FILE}: cannot be read ({exc})") from exc
+        obj._set_state(state)
+        labels = json.loads((path / LABELS_FILE).read_text())
+        if [str(c) for c in obj.classes_] != labels:
+            raise ModelFormatError(f"{path}: {LABELS_FILE} does not match the saved model")
+        obj.config_ = config
+        return obj
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate ``config.json`` of a model folder."""
+    path = Path(path)
+    cfg_file = path / CONFIG_FILE
+    if not path.is_dir():
+        raise ModelFormatError(f"{path}: no such model folder")
+    if not cfg_file.is_file():
+        raise ModelFormatError(f"{path}: not a lapor-triage model ({CONFIG_FILE} is missing)")
+    try:
+        config = json.loads(cfg_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{cfg_file}: invalid JSON ({exc})") from exc
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{path}: saved with model format version {version!r} "
+            f"(lapor-triage {config.get('lapor_triage_version', '?')}); this lapor-triage "
+            f"{__version__} reads format version {FORMAT_VERSION}. Retrain the model with this version."
+        )
+    return config
+
+
+def load_model(path: str | Path) -> Predictor:
+    """Load any saved lapor-triage predictor, whatever its task."""
+    config = read_config(path)
+    name = config.get("class")
+    _import_known_predictors()
+    if name not in _REGISTRY:
+        raise ModelFormatError(f"{path}: unknown model class {name!r}")
+    return _REGISTRY[name].load(path)
+
+
+def _import_known_predictors() -> None:
+    import importlib
+
+    for mod in ("models.report_type", "models.agency", "models.reply_quality"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:  # a module not written yet
+            if exc.name != mod:
+                raise
+
+
+def record_text(record: Record, key: str = "text") -> str:
+    """The text of one input record (a plain string, or a mapping holding ``key``)."""
+    if isinstance(record, str):
+        return record
+    value = record.get(key)
+    return "" if value is None else str(value)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, str | int | float | bool) or obj is None:
+        return obj
+    return str(obj)

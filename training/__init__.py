@@ -1,0 +1,1 @@
+"""Training: typed config, data loading, the training loop and MLflow logging."""
