@@ -1,0 +1,55 @@
+import pytest
+
+from lapor_triage.text import clean_text, contains_pii, mask_pii, report_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "token"),
+    [
+        ("NIK saya 3273012345678901 mohon dicek", "[NIK]"),
+        ("NIP 198703152010011002 tercatat", "[NIK]"),
+        ("hubungi 0812-3456-7890 ya", "[TELEPON]"),
+        ("hubungi +62 812 3456 7890 ya", "[TELEPON]"),
+        ("wa 081234567890", "[TELEPON]"),
+        ("email budi.santoso@contoh.go.id", "[EMAIL]"),
+    ],
+)
+def test_mask_pii_replaces_personal_data(raw: str, token: str) -> None:
+    masked = mask_pii(raw)
+    assert token in masked
+    assert not contains_pii(masked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jalan rusak sejak 2023, panjang 150 meter",
+        "biaya Rp 150.000 untuk 3 bulan",
+        "RT 05 RW 03 Kelurahan Sukamaju",
+        "pukul 08.30 sampai 10.00",
+    ],
+)
+def test_mask_pii_keeps_ordinary_numbers(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+def test_clean_text_strips_html_salutation_and_whitespace() -> None:
+    raw = "Yth. Dinas Kesehatan Kota Bandung, <br><br>Puskesmas   tutup &amp; tidak ada petugas."
+    assert clean_text(raw) == "Puskesmas tutup & tidak ada petugas."
+
+
+def test_clean_text_keeps_text_without_salutation() -> None:
+    assert clean_text("Jalan berlubang di depan pasar.") == "Jalan berlubang di depan pasar."
+
+
+def test_clean_text_handles_missing_values() -> None:
+    assert clean_text(None) == ""
+    assert clean_text("nan") == ""
+    assert clean_text("  \n ") == ""
+
+
+def test_report_text_joins_title_and_body() -> None:
+    assert (
+        report_text("Lampu mati", "Yth. Dishub, lampu jalan mati") == "Lampu mati\nlampu jalan mati"
+    )
+    assert report_text(None, "isi saja") == "isi saja"
