@@ -1,0 +1,126 @@
+"""An MLflow pyfunc wrapper around a saved lapor-triage model folder.
+
+So ``mlflow models serve`` and ``mlflow.pyfunc.spark_udf`` can score lapor-triage models.
+
+Input: a pandas DataFrame with a ``text`` column (``report_text`` and ``reply_text`` for the
+reply-quality task); other string columns (``kecamatan``, ``kelurahan``, ``agency``) are passed to
+the predictor as metadata. Output: a DataFrame, one row per input row, with ``label`` (first, so a
+Spark UDF with ``result_type="string"`` returns it), ``probability`` (of that label), the task's
+extra scalar fields (``abstain``, ...; lists/dicts as JSON strings) and ``proba_<label>`` for every
+class.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+
+from models.base import Predictor, load_model
+
+PROBA_PREFIX = "proba_"
+REPLY_COLUMNS = ("report_text", "reply_text")
+
+
+class LaporTriagePyfunc(mlflow.pyfunc.PythonModel):
+    """Loads the lapor-triage model folder logged under the ``model_dir`` artifact."""
+
+    def load_context(self, context: Any) -> None:
+        self.predictor = load_model(context.artifacts["model_dir"])
+
+    # A DataFrame hint: MLflow enforces the logged signature (it derives no schema from it).
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        return predict_frame(self.predictor, model_input)
+
+
+# The file logged as the model's code ("models from code": no pickled Python object).
+MODEL_CODE = """\
+import mlflow.models
+
+from models.pyfunc import LaporTriagePyfunc
+
+mlflow.models.set_model(LaporTriagePyfunc())
+"""
+
+
+def to_records(model_input: Any, task: str = "") -> list[Any]:
+    """Predictor inputs from a DataFrame (or a list of texts / dicts, or a Series of texts)."""
+    if isinstance(model_input, pd.Series):
+        model_input = model_input.to_frame(name=model_input.name or "text")
+    if isinstance(model_input, pd.DataFrame):
+        frame = model_input
+        if task != "reply-quality" and "text" not in frame.columns:
+            if len(frame.columns) == 1:  # a single unnamed text column (e.g. from Spark)
+                frame = frame.rename(columns={frame.columns[0]: "text"})
+            else:
+                raise ValueError(
+                    f"input has no 'text' column (columns: {', '.join(map(str, frame.columns))})"
+                )
+        if task == "reply-quality":
+            missing = [c for c in REPLY_COLUMNS if c not in frame.columns]
+            if missing:
+                raise ValueError(f"reply-quality input needs columns {missing}")
+        rows = frame.to_dict(orient="records")
+        return [
+            {str(k): _clean_value(v) for k, v in row.items() if not _is_missing(v)} for row in rows
+        ]
+    if isinstance(model_input, str):
+        return [model_input]
+    return list(model_input)
+
+
+def predict_frame(predictor: Predictor, model_input: Any) -> pd.DataFrame:
+    """Score ``model_input`` and return the output DataFrame described in the module docstring."""
+    records = to_records(model_input, predictor.task)
+    classes = [str(c) for c in predictor.classes_]
+    if not records:
+        return pd.DataFrame(columns=["label", "probability", *[PROBA_PREFIX + c for c in classes]])
+    outputs = predictor.predict_records(records, top=len(classes))
+    rows = []
+    for out in outputs:
+        probs = out.get("probabilities", {})
+        row: dict[str, Any] = {
+            "label": str(out["label"]),
+            "probability": float(probs.get(out["label"], math.nan)),
+        }
+        for key, value in out.items():
+            if key in ("label", "probabilities", "id"):
+                continue
+            row[key] = _scalar(value)
+        for c in classes:
+            row[PROBA_PREFIX + c] = float(probs.get(c, 0.0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def records_frame(records: Sequence[Any], task: str = "") -> pd.DataFrame:
+    """The DataFrame form of input records (inverse of ``to_records``)."""
+    rows = [{"text": r} if isinstance(r, str) else dict(r) for r in records]
+    return pd.DataFrame(rows)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+def _clean_value(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
