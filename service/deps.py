@@ -1,0 +1,107 @@
+"""Dependencies of the routers (``Annotated`` aliases): app state, settings, the database, the
+model set of this request, and the caller's identity checked against a permission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from service.auth import KeyStore, Permission, Principal
+from service.db import Database
+from service.metrics import ServiceMetrics
+from service.model_store import ModelSet, ModelStore
+from service.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    keys: KeyStore
+    store: ModelStore
+    metrics: ServiceMetrics
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.lapor
+
+
+def get_settings(state: Annotated[AppState, Depends(get_state)]) -> Settings:
+    return state.settings
+
+
+def get_db(state: Annotated[AppState, Depends(get_state)]) -> Database:
+    return state.db
+
+
+def get_models(state: Annotated[AppState, Depends(get_state)]) -> ModelSet:
+    """The model set of this request, taken once: a reload meanwhile does not affect it."""
+    return state.store.current
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+ModelsDep = Annotated[ModelSet, Depends(get_models)]
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="API key (`lapor-triage keys create`)"
+)
+_bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
+
+
+def get_principal(
+    request: Request,
+    state: StateDep,
+    api_key: Annotated[str | None, Security(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
+    key = api_key or (bearer.credentials if bearer else None)
+    if not key:
+        raise HTTPException(
+            401,
+            "missing API key: send it in the X-API-Key header (or Authorization: Bearer)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = state.keys.verify(key)
+    if principal is None:
+        raise HTTPException(
+            401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    request.state.key_id = principal.key_id  # for the access log
+    return principal
+
+
+def require(permission: Permission):
+    """A dependency: the caller, who must hold ``permission``."""
+
+    def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.can(permission):
+            raise HTTPException(403, f"role {principal.role.value} may not use {permission.value}")
+        return principal
+
+    _check.__name__ = f"require_{permission.value}"
+    return _check
+
+
+def forbid_other_agency(principal: Principal, agency: str | None, field: str) -> None:
+    """403 when an agency-scoped key acts for another agency."""
+    if not principal.may_act_for(agency):
+        raise HTTPException(
+            403,
+            f"{field}: this key acts for agency {principal.agency!r} only, not {agency!r}",
+        )
+
+
+TriageCaller = Annotated[Principal, Depends(require(Permission.triage))]
+AssessCaller = Annotated[Principal, Depends(require(Permission.assess))]
+FeedbackCaller = Annotated[Principal, Depends(require(Permission.feedback))]
+ExportCaller = Annotated[Principal, Depends(require(Permission.export))]
+ModelsCaller = Annotated[Principal, Depends(require(Permission.models))]
+RepliesCaller = Annotated[Principal, Depends(require(Permission.replies))]
+KeysCaller = Annotated[Principal, Depends(require(Permission.keys))]
+ReloadCaller = Annotated[Principal, Depends(require(Permission.reload))]

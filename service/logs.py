@@ -1,0 +1,43 @@
+"""Logging for the service: every log record is masked (NIK, phone, e-mail) before any handler
+sees it, whatever logger or library produced it."""
+
+from __future__ import annotations
+
+import logging
+
+from lapor_triage.text import mask_pii
+
+_installed = False
+
+
+def install_log_masking() -> None:
+    """Wrap the log-record factory so that message and arguments are masked (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what can be shown
+            message = str(record.msg)
+        record.msg = mask_pii(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_pii(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Basic console logging (when nothing configured it yet) plus masking."""
+    install_log_masking()
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("service").setLevel(level.upper())

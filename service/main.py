@@ -1,0 +1,96 @@
+"""The FastAPI application: ``create_app(settings)`` wires settings, database, keys, models,
+metrics, error handlers and the routers. Run it with ``lapor-triage serve``."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from lapor_triage import __version__
+from service.auth import KeyStore
+from service.db import Database
+from service.deps import AppState
+from service.errors import install_error_handlers
+from service.logs import configure_logging
+from service.metrics import ServiceMetrics
+from service.middleware import ObserveMiddleware
+from service.model_store import ModelLoadError, ModelStore
+from service.routers import admin, feedback, health, metrics, models, replies, reports
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Machine learning for **SP4N-LAPOR!**: the report type and a ranked list of agencies (instansi) for
+each report, with abstain when unsure; a check whether an agency's follow-up (tindak lanjut) is
+*normatif* or *substantif*; admins' decisions stored as training data.
+
+Authenticate with an API key in the `X-API-Key` header (or `Authorization: Bearer`); create one
+with `lapor-triage keys create --role ROLE`. Roles: `admin_pusat` (triage, feedback),
+`admin_instansi` (reply checks and feedback for its own agency), `data_scientist` (models, feedback
+export), `admin` (everything, incl. keys and reloads).
+"""
+
+
+def create_app(settings: Settings | None = None, *, load_models: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_secrets()
+    configure_logging(settings.log_level)
+
+    db = Database(
+        settings.sqlalchemy_url,
+        schema=settings.database_schema,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    db.create_all()
+    bootstrap = settings.bootstrap_admin_key
+    keys = KeyStore(
+        db,
+        settings.pepper.get_secret_value(),
+        cache_seconds=settings.key_cache_seconds,
+        bootstrap_key=bootstrap.get_secret_value() if bootstrap else None,
+    )
+    service_metrics = ServiceMetrics()
+    store = ModelStore(settings)
+    store.on_reload = lambda ok: service_metrics.reloads.inc(1, "ok" if ok else "failed")
+    state = AppState(settings=settings, db=db, keys=keys, store=store, metrics=service_metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if load_models and store.current.generation == 0:
+            try:
+                await run_in_threadpool(store.reload)
+            except ModelLoadError:
+                log.error("starting without models: /readyz reports not_ready")
+        store.start_polling()
+        try:
+            yield
+        finally:
+            store.stop_polling()
+            db.dispose()
+
+    app = FastAPI(
+        title="lapor-triage",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "reports", "description": "Triase laporan: jenis dan instansi tujuan"},
+            {"name": "replies", "description": "Mutu tindak lanjut: normatif atau substantif"},
+            {"name": "feedback", "description": "Keputusan admin sebagai data pelatihan"},
+            {"name": "models", "description": "Model yang dipakai"},
+            {"name": "admin", "description": "Kunci API dan muat ulang model"},
+            {"name": "health", "description": "Kesehatan layanan dan metrik"},
+        ],
+    )
+    app.state.lapor = state
+    install_error_handlers(app)
+    for module in (reports, replies, feedback, models, admin, health, metrics):
+        app.include_router(module.router)
+    app.add_middleware(
+        ObserveMiddleware, metrics=service_metrics, max_body_bytes=settings.max_body_bytes
+    )
+    return app

@@ -1,0 +1,261 @@
+"""The predictors the service answers with, and safe reloads.
+
+``ModelStore.current`` is an immutable :class:`ModelSet`. A request takes the set once and uses
+it to the end, so a reload (which builds a whole new set and then swaps one reference) never
+changes a model under a request in flight. When any model of the new set fails to load, the old
+set keeps serving and the failure is kept for ``/readyz`` and logged.
+
+Where models come from (``Settings.model_source``):
+
+- ``local``: the folders ``LAPOR_<TASK>_MODEL_DIR``; a task without a folder gets the default
+  model trained from ``datasets/demo`` (``training.defaults.ensure_default_models``);
+- ``mlflow``: the registry alias (``champion``) of ``lapor-triage-<task>``;
+- ``auto`` (default): a configured folder, else the MLflow alias when set, else the default model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from models.base import Predictor, load_model
+from service.settings import TASKS, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    task: str
+    predictor: Predictor
+    source: str  # a folder, or models:/<name>@<alias>
+    version: str  # MLflow version number, or a content hash of the folder
+    loaded_at: datetime
+    info: dict[str, Any] = field(default_factory=dict)  # training.json, when the folder has one
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(getattr(self.predictor, "config_", {}) or {})
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.predictor.classes_]
+
+    @property
+    def trained_at(self) -> str | None:
+        return self.info.get("trained_at") or self.config.get("saved_at")
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        raw = self.info.get("metrics") or self.config.get("metrics") or {}
+        return {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    models: dict[str, LoadedModel]
+    generation: int = 0
+
+    def get(self, task: str) -> LoadedModel | None:
+        return self.models.get(task)
+
+
+@dataclass
+class ReloadStatus:
+    ok: bool | None = None  # None: never attempted
+    error: str | None = None
+    attempted_at: datetime | None = None
+    succeeded_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "error": self.error,
+            "attempted_at": _iso(self.attempted_at),
+            "succeeded_at": _iso(self.succeeded_at),
+        }
+
+
+class ModelLoadError(RuntimeError):
+    pass
+
+
+Source = tuple[str, Callable[[], tuple[Predictor, str, str, dict[str, Any]]]]
+
+
+class ModelStore:
+    def __init__(self, settings: Settings, tasks: tuple[str, ...] = TASKS):
+        self.settings = settings
+        self.tasks = tasks
+        self.current = ModelSet({})
+        self.status = ReloadStatus()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self.on_reload: Callable[[bool], None] | None = None
+
+    # --- loading ---------------------------------------------------------------------------
+    def reload(self) -> ModelSet:
+        """Load every task's model and swap them in together; on failure keep the old set.
+
+        Raises :class:`ModelLoadError` (after recording it) when the new set cannot be loaded.
+        """
+        with self._lock:
+            self.status.attempted_at = _now()
+            try:
+                models = {}
+                for task in self.tasks:
+                    loaded = self._load_task(task)
+                    if loaded is not None:
+                        models[task] = loaded
+                if not models:
+                    raise ModelLoadError("no model is configured or available for any task")
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                self.status.ok, self.status.error = False, message
+                log.error("model reload failed, the previous models keep serving: %s", message)
+                if self.on_reload:
+                    self.on_reload(False)
+                raise ModelLoadError(message) from exc
+            new = ModelSet(models, self.current.generation + 1)
+            self.current = new  # the atomic swap: one reference assignment
+            self.status.ok, self.status.error = True, None
+            self.status.succeeded_at = self.status.attempted_at
+            log.info(
+                "models loaded (generation %d): %s",
+                new.generation,
+                ", ".join(f"{t}={m.version} from {m.source}" for t, m in models.items()),
+            )
+            if self.on_reload:
+                self.on_reload(True)
+            return new
+
+    def _load_task(self, task: str) -> LoadedModel | None:
+        source = self.settings.model_source
+        folder = self.settings.tasks_dir(task)
+        if source in ("local", "auto") and folder is not None:
+            return self._from_folder(task, Path(folder))
+        if source in ("mlflow", "auto"):
+            version = champion_version(
+                task, self.settings.mlflow_alias, required=source == "mlflow"
+            )
+            if version is not None:
+                return self._from_mlflow(task, version)
+        if not self.settings.train_default_models:
+            log.warning("no %s model configured (set LAPOR_%s_MODEL_DIR)", task, _env(task))
+            return None
+        from training.defaults import ensure_default_models
+
+        folder = ensure_default_models(tasks=(task,))[task]
+        return self._from_folder(task, Path(folder))
+
+    def _from_folder(self, task: str, folder: Path) -> LoadedModel:
+        predictor = load_model(folder)
+        if predictor.task != task:
+            raise ModelLoadError(f"{folder}: holds a {predictor.task!r} model, not {task!r}")
+        return LoadedModel(
+            task=task,
+            predictor=predictor,
+            source=str(folder),
+            version=_folder_hash(folder),
+            loaded_at=_now(),
+            info=_training_info(folder),
+        )
+
+    def _from_mlflow(self, task: str, version: str) -> LoadedModel:
+        from training.registry import model_folder
+        from training.tracking import registered_model_name
+
+        folder = model_folder(task, version)
+        loaded = self._from_folder(task, Path(folder))
+        source = f"models:/{registered_model_name(task)}@{self.settings.mlflow_alias}"
+        return replace(loaded, source=source, version=str(version))
+
+    # --- polling the MLflow alias ------------------------------------------------------------
+    def start_polling(self) -> None:
+        seconds = self.settings.mlflow_poll_seconds
+        if seconds <= 0 or self._poller is not None:
+            return
+        self._stop.clear()
+        self._poller = threading.Thread(target=self._poll, args=(seconds,), daemon=True)
+        self._poller.start()
+
+    def stop_polling(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=5)
+            self._poller = None
+
+    def _poll(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            try:
+                if self.alias_changed():
+                    log.info("MLflow alias %s moved: reloading", self.settings.mlflow_alias)
+                    self.reload()
+            except Exception as exc:  # keep polling; the failure is in self.status and the logs
+                log.warning("MLflow alias poll failed: %s", exc)
+
+    def alias_changed(self) -> bool:
+        current = self.current
+        for task in self.tasks:
+            loaded = current.get(task)
+            if loaded is not None and not loaded.source.startswith("models:/"):
+                continue  # a folder model is not replaced by polling
+            version = champion_version(task, self.settings.mlflow_alias)
+            if version is not None and (loaded is None or loaded.version != str(version)):
+                return True
+        return False
+
+
+def champion_version(task: str, alias: str, required: bool = False) -> str | None:
+    """The registry version carrying ``alias`` for ``task`` (None when there is none)."""
+    try:
+        from training.registry import get_by_alias
+
+        info = get_by_alias(task, alias)
+    except Exception as exc:
+        if required:
+            raise ModelLoadError(f"{task}: cannot read the MLflow alias {alias!r}: {exc}") from exc
+        log.debug("no MLflow %s@%s: %s", task, alias, exc)
+        return None
+    if info is None and required:
+        raise ModelLoadError(f"{task}: no MLflow version carries the alias {alias!r}")
+    return None if info is None else str(info.version)
+
+
+def _folder_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("config.json", "labels.json", "model.joblib"):
+        path = folder / name
+        if path.is_file():
+            with path.open("rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def _training_info(folder: Path) -> dict[str, Any]:
+    try:
+        from training.loop import read_training_info
+
+        return read_training_info(folder)
+    except Exception:  # a folder saved by hand has no training.json
+        return {}
+
+
+def _env(task: str) -> str:
+    return task.upper().replace("-", "_")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None

@@ -1,0 +1,190 @@
+"""``POST /v1/feedback`` (an admin's decision, stored durably) and ``GET /v1/feedback/export``
+(all decisions as training JSONL for ``lapor-triage train --data``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import StreamingResponse
+
+from lapor_triage.text import clean_text, report_text
+from service.deps import (
+    DbDep,
+    ExportCaller,
+    FeedbackCaller,
+    SettingsDep,
+    StateDep,
+    forbid_other_agency,
+)
+from service.errors import InputError
+from service.routers.limits import check_text
+from service.schemas.common import ERROR_RESPONSES
+from service.schemas.feedback import (
+    FEEDBACK_EXAMPLES,
+    FeedbackExportRow,
+    FeedbackIn,
+    FeedbackStored,
+    ReplyFeedback,
+    TriageFeedback,
+)
+from service.tables import Feedback
+
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=FeedbackStored,
+    responses=ERROR_RESPONSES,
+    summary="Simpan keputusan admin (store an admin's decision)",
+)
+def post_feedback(
+    body: Annotated[FeedbackIn, Body(openapi_examples=FEEDBACK_EXAMPLES)],
+    caller: FeedbackCaller,
+    db: DbDep,
+    settings: SettingsDep,
+    state: StateDep,
+) -> dict:
+    """Store the decision an admin made: for a triage, the agency the report went to (accepted
+    or overridden) and the corrected type; for a reply, the label normatif/substantif. The row is
+    committed before the answer is sent (201); texts are masked before they are stored."""
+    if isinstance(body, TriageFeedback):
+        check_text(body.isi, "isi", settings)
+        check_text(body.judul, "judul", settings)
+        if not any(caller.may_act_for(a) for a in (body.agency, body.predicted_agency) if a):
+            forbid_other_agency(caller, body.agency, "agency")
+        text = report_text(body.judul, body.isi)
+        if not text.strip():
+            raise InputError("isi", "no text left after removing HTML and spaces")
+        fields = {
+            "kind": "triage",
+            "report_id": body.report_id.strip(),
+            "text": text,
+            "report_type": body.report_type,
+            "agency": " ".join(body.agency.split()),
+            "predicted_agency": body.predicted_agency,
+            "decision": body.decision,
+            "reply_text": None,
+            "reply_label": None,
+        }
+    else:
+        assert isinstance(body, ReplyFeedback)
+        forbid_other_agency(caller, body.agency, "agency")
+        check_text(body.report_text, "report_text", settings)
+        check_text(body.reply_text, "reply_text", settings)
+        reply = clean_text(body.reply_text, salutation=False)
+        if not reply.strip():
+            raise InputError("reply_text", "no text left after removing HTML and spaces")
+        fields = {
+            "kind": "reply",
+            "report_id": body.report_id.strip(),
+            "text": clean_text(body.report_text),
+            "report_type": None,
+            "agency": " ".join(body.agency.split()),
+            "predicted_agency": None,
+            "decision": body.decision,
+            "reply_text": reply,
+            "reply_label": body.reply_label,
+        }
+    weight = (
+        settings.feedback_weight_overridden
+        if fields["decision"] == "overridden"
+        else settings.feedback_weight_accepted
+    )
+    row = db.add_feedback(
+        **fields,
+        weight=weight,
+        actor_key_id=caller.key_id,
+        actor_role=caller.role.value,
+        audit={
+            "key_id": caller.key_id,
+            "role": caller.role.value,
+            "action": f"feedback.{fields['kind']}",
+            "target": fields["report_id"],
+            "detail": {"decision": fields["decision"]},
+        },
+    )
+    state.metrics.feedback.inc(1, fields["kind"], str(fields["decision"]))
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "report_id": row.report_id,
+        "created_at": _iso(row.created_at),
+    }
+
+
+@router.get(
+    "/export",
+    responses={
+        **ERROR_RESPONSES,
+        200: {
+            "content": {
+                "application/x-ndjson": {
+                    "schema": FeedbackExportRow.model_json_schema(),
+                    "example": '{"kind": "triage", "report_id": "LAP-2024-000123", '
+                    '"text": "Jalan berlubang ...", "report_type": "pengaduan", '
+                    '"agency": "Dinas Pekerjaan Umum", "decision": "overridden", '
+                    '"reply_text": null, "reply_label": null, '
+                    '"created_at": "2024-02-12T08:30:00+00:00", "weight": 1.0}\n',
+                }
+            },
+            "description": "one JSON object per line (training JSONL)",
+        },
+    },
+    response_class=StreamingResponse,
+    summary="Ekspor umpan balik sebagai JSONL pelatihan (export feedback as training JSONL)",
+)
+def export_feedback(
+    caller: ExportCaller,
+    db: DbDep,
+    kind: Annotated[Literal["triage", "reply"] | None, Query(description="only this kind")] = None,
+    since: Annotated[
+        datetime | None, Query(description="only feedback stored at or after this time (ISO 8601)")
+    ] = None,
+) -> StreamingResponse:
+    """All stored feedback, oldest first, one JSON object per line in the format that
+    ``lapor-triage train --data FEEDBACK.jsonl`` reads."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    db.audit(
+        key_id=caller.key_id,
+        role=caller.role.value,
+        action="feedback.export",
+        detail={"kind": kind, "since": since.isoformat() if since else None},
+    )
+
+    def lines() -> Iterator[str]:
+        for row in db.iter_feedback(kind=kind, since=since):
+            yield json.dumps(export_row(row), ensure_ascii=False) + "\n"
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="feedback.jsonl"'},
+    )
+
+
+def export_row(row: Feedback) -> dict:
+    return {
+        "kind": row.kind,
+        "report_id": row.report_id,
+        "text": row.text,
+        "report_type": row.report_type,
+        "agency": row.agency,
+        "decision": row.decision,
+        "reply_text": row.reply_text,
+        "reply_label": row.reply_label,
+        "created_at": _iso(row.created_at),
+        "weight": float(row.weight),
+    }
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")

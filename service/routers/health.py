@@ -1,0 +1,50 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (database and models ready)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from service.deps import StateDep
+from service.schemas.health import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "not ready"}},
+    summary="Readiness: database reachable, models loaded, last reload",
+)
+def readyz(state: StateDep):
+    """``ready`` (200): database answers and every task has a model. ``degraded`` (200): serving,
+    but the last reload failed (the previous models keep serving; ``last_reload.error`` says
+    why). ``not_ready`` (503): no database or a task without a model."""
+    try:
+        state.db.ping()
+        database = "ok"
+    except Exception as exc:
+        database = f"error: {type(exc).__name__}"
+    current = state.store.current
+    missing = [t for t in state.store.tasks if current.get(t) is None]
+    last = state.store.status.as_dict()
+    if database != "ok" or missing:
+        status, code = "not_ready", 503
+    elif last["ok"] is False:
+        status, code = "degraded", 200
+    else:
+        status, code = "ready", 200
+    body = Readiness(
+        status=status,
+        database=database,
+        models={t: m.version for t, m in current.models.items()},
+        missing_models=missing,
+        last_reload=last,
+    )
+    return JSONResponse(body.model_dump(), status_code=code)

@@ -1,0 +1,29 @@
+"""Limits checked per request (they come from the settings, so they are not in the schema)."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+
+from service.errors import InputError
+from service.model_store import LoadedModel, ModelSet
+from service.settings import Settings
+
+
+def check_batch(n: int, field: str, settings: Settings) -> None:
+    if n > settings.max_batch:
+        raise InputError(field, f"{n} items is over the limit of {settings.max_batch} per request")
+
+
+def check_text(value: str | None, field: str, settings: Settings) -> None:
+    if value is not None and len(value) > settings.max_text_chars:
+        raise InputError(
+            field,
+            f"text of {len(value)} characters is over the limit of {settings.max_text_chars}",
+        )
+
+
+def need_model(models: ModelSet, task: str) -> LoadedModel:
+    loaded = models.get(task)
+    if loaded is None:
+        raise HTTPException(503, f"no {task} model is loaded (see /readyz)")
+    return loaded

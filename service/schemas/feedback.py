@@ -1,0 +1,116 @@
+"""``POST /v1/feedback`` and the export format of ``GET /v1/feedback/export``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+
+ReportType = Literal["pengaduan", "aspirasi", "permintaan_informasi"]
+ReplyLabel = Literal["normatif", "substantif"]
+Decision = Literal["accepted", "overridden"]
+
+
+class TriageFeedback(RequestModel):
+    """Admin Pusat's decision on a triage: the agency the report went to, and its type."""
+
+    kind: Literal["triage"]
+    report_id: NonBlankStr = Field(max_length=200)
+    judul: str = Field("", description="title of the report")
+    isi: NonBlankStr = Field(description="the report text (masked before it is stored)")
+    decision: Decision = Field(
+        description="accepted: the suggested agency was used; overridden: another one was chosen"
+    )
+    agency: NonBlankStr = Field(max_length=300, description="the agency the report went to")
+    predicted_agency: str | None = Field(
+        None, max_length=300, description="the agency the service suggested"
+    )
+    report_type: ReportType | None = Field(None, description="the (corrected) report type")
+    kecamatan: str | None = Field(None, max_length=200)
+    kelurahan: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _accepted_matches(self) -> TriageFeedback:
+        if (
+            self.decision == "accepted"
+            and self.predicted_agency
+            and " ".join(self.predicted_agency.split()).casefold()
+            != " ".join(self.agency.split()).casefold()
+        ):
+            raise ValueError(
+                "decision 'accepted' but agency differs from predicted_agency; "
+                "use decision 'overridden'"
+            )
+        return self
+
+
+class ReplyFeedback(RequestModel):
+    """An admin's verdict on a reply: normatif or substantif."""
+
+    kind: Literal["reply"]
+    report_id: NonBlankStr = Field(max_length=200)
+    report_text: NonBlankStr
+    reply_text: NonBlankStr
+    agency: NonBlankStr = Field(max_length=300)
+    reply_label: ReplyLabel
+    decision: Decision | None = Field(
+        None, description="accepted: the service's label was right; overridden: it was not"
+    )
+
+
+FeedbackIn = Annotated[TriageFeedback | ReplyFeedback, Field(discriminator="kind")]
+
+FEEDBACK_EXAMPLES = {
+    "triage_overridden": {
+        "summary": "Disposisi dialihkan ke instansi lain",
+        "value": {
+            "kind": "triage",
+            "report_id": "LAP-2024-000123",
+            "judul": "Jalan berlubang di Jalan Kenanga",
+            "isi": "Jalan di depan SDN 3 Kenanga berlubang besar dan sudah dua minggu tidak "
+            "diperbaiki.",
+            "decision": "overridden",
+            "predicted_agency": "Kelurahan Ngagel Rejo",
+            "agency": "Dinas Pekerjaan Umum",
+            "report_type": "pengaduan",
+        },
+    },
+    "reply_label": {
+        "summary": "Tindak lanjut dinilai normatif",
+        "value": {
+            "kind": "reply",
+            "report_id": "LAP-2024-000124",
+            "report_text": "Lampu PJU di Jalan Melati mati sejak seminggu.",
+            "reply_text": "Terima kasih, laporan akan segera kami tindak lanjuti.",
+            "agency": "Dinas Perhubungan",
+            "reply_label": "normatif",
+            "decision": "accepted",
+        },
+    },
+}
+
+
+class FeedbackStored(ResponseModel):
+    id: int
+    kind: str
+    report_id: str
+    created_at: str
+
+
+class FeedbackExportRow(ResponseModel):
+    """One line of the training JSONL (what ``lapor-triage train --data`` reads)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["triage", "reply"]
+    report_id: str
+    text: str
+    report_type: str | None
+    agency: str | None
+    decision: str | None
+    reply_text: str | None
+    reply_label: str | None
+    created_at: str
+    weight: float

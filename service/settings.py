@@ -1,0 +1,117 @@
+"""All service settings in one place: environment variables with the ``LAPOR_`` prefix (or a ``.env``).
+
+Safe defaults for a laptop (SQLite under ``<home>/var``, default models trained on first run);
+``LAPOR_ENV=production`` refuses to start with default secrets.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PEPPER = "lapor-triage-development-pepper-not-secret"
+TASKS = ("report-type", "agency", "reply-quality")
+
+
+class InsecureSettingsError(RuntimeError):
+    """The settings hold a default or development-only secret outside development."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LAPOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="`production` refuses default secrets and bootstrap keys"
+    )
+    home: Path = Field(
+        PROJECT_ROOT, description="folder holding var/ (database) and default models"
+    )
+
+    # --- storage ---------------------------------------------------------------------------
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<home>/var/lapor.db"
+    )
+    database_schema: str | None = Field(
+        None, description="PostgreSQL schema for the service tables (default: the search path)"
+    )
+    sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
+
+    # --- access ------------------------------------------------------------------------------
+    pepper: SecretStr = Field(
+        SecretStr(DEFAULT_PEPPER), description="server-side secret mixed into API-key hashes"
+    )
+    bootstrap_admin_key: SecretStr | None = Field(
+        None, description="development only: an admin key accepted without being stored"
+    )
+    key_cache_seconds: float = Field(
+        5.0, ge=0, description="how long a verified key is trusted before the DB is asked again"
+    )
+
+    # --- models ------------------------------------------------------------------------------
+    model_source: Literal["auto", "local", "mlflow"] = Field(
+        "auto",
+        description="auto: configured folders, else the MLflow alias, else default models",
+    )
+    report_type_model_dir: Path | None = None
+    agency_model_dir: Path | None = None
+    reply_quality_model_dir: Path | None = None
+    mlflow_alias: str = "champion"
+    mlflow_poll_seconds: float = Field(
+        0.0, ge=0, description="poll the MLflow alias every N seconds and reload on change (0: off)"
+    )
+    train_default_models: bool = Field(
+        True, description="train the default models from datasets/demo when none are configured"
+    )
+
+    # --- limits ------------------------------------------------------------------------------
+    max_text_chars: int = Field(20_000, ge=1)
+    max_batch: int = Field(256, ge=1)
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    agency_top_k: int = Field(5, ge=1, le=50)
+    reply_bank_size: int = Field(200, ge=0, description="earlier replies per agency compared")
+    feedback_weight_accepted: float = Field(1.0, ge=0)
+    feedback_weight_overridden: float = Field(1.0, ge=0)
+
+    log_level: str = "INFO"
+
+    def tasks_dir(self, task: str) -> Path | None:
+        return {
+            "report-type": self.report_type_model_dir,
+            "agency": self.agency_model_dir,
+            "reply-quality": self.reply_quality_model_dir,
+        }[task]
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'var' / 'lapor.db'}"
+
+    def check_secrets(self) -> None:
+        """Refuse default secrets outside development."""
+        if self.env != "production":
+            return
+        problems = []
+        pepper = self.pepper.get_secret_value()
+        if pepper == DEFAULT_PEPPER:
+            problems.append("LAPOR_PEPPER is the default development pepper")
+        elif len(pepper) < 16:
+            problems.append("LAPOR_PEPPER is shorter than 16 characters")
+        if self.bootstrap_admin_key is not None:
+            problems.append("LAPOR_BOOTSTRAP_ADMIN_KEY is for development only")
+        if problems:
+            raise InsecureSettingsError(
+                "refusing to start with LAPOR_ENV=production: " + "; ".join(problems)
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,78 @@
+"""Database tables of the service: API keys, feedback, the reply bank and the audit log.
+
+Every text column holds masked text (``lapor_triage.text.mask_pii``) — the code that writes rows
+masks first (see ``service.db``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)  # public part
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    agency: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # triage | reply
+    report_id: Mapped[str] = mapped_column(String(200), index=True)
+    text: Mapped[str] = mapped_column(Text)  # masked report text
+    report_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agency: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    predicted_agency: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    reply_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reply_label: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    actor_key_id: Mapped[str] = mapped_column(String(32))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_feedback_created", "created_at", "id"),)
+
+
+class StoredReply(Base):
+    """A reply an agency sent: the bank that template reuse is measured against."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(300), index=True)
+    report_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reply_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    key_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
