@@ -11,7 +11,11 @@ TOPICS = {
     "Dinas Pekerjaan Umum": ["jalan berlubang", "jembatan retak", "saluran drainase tersumbat"],
     "Dinas Perhubungan": ["lampu lalu lintas mati", "lampu PJU padam", "parkir liar di trotoar"],
     "Dinas Lingkungan Hidup": ["sampah menumpuk", "bau limbah pabrik", "pohon tumbang"],
-    "Dinas Kesehatan": ["antrean puskesmas panjang", "obat di puskesmas habis", "wabah demam berdarah"],
+    "Dinas Kesehatan": [
+        "antrean puskesmas panjang",
+        "obat di puskesmas habis",
+        "wabah demam berdarah",
+    ],
 }
 PLACES = ["Jalan Kenanga", "Jalan Melati", "Gang Mawar", "Jalan Merdeka"]
 TEMPLATES = {
