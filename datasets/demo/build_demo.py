@@ -993,59 +993,48 @@ def build_replies(
 def build_feedback(
     reports: list[Report],
     replies: list[dict[str, object]],
-    agencies: list[Agency],
     rng: random.Random,
 ) -> list[dict[str, object]]:
-    from lapor_triage.text import report_text
+    """Rows shaped like ``GET /v1/feedback/export`` of the service (service/routers/feedback.py):
+    every row has the same ten keys, ``null`` where a field does not apply to its kind."""
+    from lapor_triage.text import clean_text, report_text
+
+    def stamp(day: dt.date, hour: int, spread: int) -> str:
+        moment = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=dt.timezone.utc)
+        moment += dt.timedelta(minutes=rng.randint(0, spread))
+        return moment.isoformat(timespec="seconds")
 
     rows: list[dict[str, object]] = []
-    picked = rng.sample(reports, 16)
-    for i, report in enumerate(picked):
-        overridden = i % 3 == 0
-        agency = report.agency.name
-        report_type = report.report_type
-        if overridden:
-            # the admin corrected the suggestion: the row keeps the admin's (true) labels and
-            # records what the model had suggested
-            wrong = rng.choice([a.name for a in agencies if a is not report.agency])
-            extra = {"suggested_agency": wrong, "suggested_report_type": report_type}
-        else:
-            extra = {}
-        created = dt.datetime.combine(
-            report.date + dt.timedelta(days=1), dt.time(9, 0)
-        ) + dt.timedelta(minutes=rng.randint(0, 600))
+    for i, report in enumerate(rng.sample(reports, 16)):
+        overridden = i % 3 == 0  # the admin chose another agency than the suggested one
         rows.append(
             {
                 "kind": "triage",
                 "report_id": report.tracking_id,
                 "text": report_text(report.judul, report.isi),
-                "report_type": report_type,
-                "agency": agency,
+                "report_type": report.report_type,
+                "agency": report.agency.name,
                 "decision": "overridden" if overridden else "accepted",
-                "created_at": created.isoformat() + "Z",
-                "weight": 2.0 if overridden else 1.0,
-                **extra,
+                "reply_text": None,
+                "reply_label": None,
+                "created_at": stamp(report.date + dt.timedelta(days=1), 8, 600),
+                "weight": 1.0,
             }
         )
-    for reply in rng.sample(replies, 5):
-        overridden = rng.random() < 0.4
-        label = str(reply["label"])
+    for i, reply in enumerate(rng.sample(replies, 5)):
         report = next(r for r in reports if r.tracking_id == reply["report_id"])
-        created = dt.datetime.combine(
-            report.date + dt.timedelta(days=5), dt.time(13, 0)
-        ) + dt.timedelta(minutes=rng.randint(0, 300))
         rows.append(
             {
                 "kind": "reply",
                 "report_id": reply["report_id"],
-                "text": reply["report_text"],
-                "reply_text": reply["reply_text"],
-                "reply_label": label,
-                "reasons": reply["reasons"],
+                "text": clean_text(reply["report_text"]),
+                "report_type": None,
                 "agency": reply["agency"],
-                "decision": "overridden" if overridden else "accepted",
-                "created_at": created.isoformat() + "Z",
-                "weight": 2.0 if overridden else 1.0,
+                "decision": ["accepted", "overridden", None][i % 3],
+                "reply_text": clean_text(reply["reply_text"], salutation=False),
+                "reply_label": reply["label"],
+                "created_at": stamp(report.date + dt.timedelta(days=6), 9, 420),
+                "weight": 1.0,
             }
         )
     rows.sort(key=lambda r: str(r["created_at"]))
@@ -1103,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
     write_export(reports, args.out / "reports.csv", random.Random(SEED + 1))
     replies = build_replies(reports, pools, random.Random(SEED + 2))
     write_jsonl(replies, args.out / "replies.jsonl")
-    feedback = build_feedback(reports, replies, agencies, random.Random(SEED + 3))
+    feedback = build_feedback(reports, replies, random.Random(SEED + 3))
     write_jsonl(feedback, args.out / "feedback.jsonl")
     print(f"wrote {len(reports)} reports, {len(replies)} replies, {len(feedback)} feedback rows")
     if args.check:
