@@ -115,9 +115,17 @@ def artifact_root() -> Path:
     return mlflow_dir() / "artifacts"
 
 
+# mlflow.set_tracking_uri() also exports MLFLOW_TRACKING_URI (for subprocesses): remember the
+# value we exported so it is not mistaken for the user's choice later on.
+_exported_uri: str | None = None
+
+
 def tracking_uri(uri: str | None = None) -> str:
     """The tracking URI in use: ``uri`` if given, else ``$MLFLOW_TRACKING_URI``, else the local store."""
-    return uri or os.environ.get(TRACKING_ENV) or local_store_uri()
+    env = os.environ.get(TRACKING_ENV)
+    if env and env == _exported_uri:
+        env = None
+    return uri or env or local_store_uri()
 
 
 def is_local_store(uri: str) -> bool:
@@ -143,11 +151,15 @@ def ensure_local_store(uri: str | None = None) -> str:
     import mlflow
 
     quiet_mlflow()
+    global _exported_uri
+    user_env = os.environ.get(TRACKING_ENV)
     uri = tracking_uri(uri)
     if is_local_store(uri):
         artifact_root().mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if os.environ.get(TRACKING_ENV) != user_env or user_env == _exported_uri:
+        _exported_uri = os.environ.get(TRACKING_ENV)
     return uri
 
 
@@ -199,7 +211,7 @@ def log_training_run(config: Any, result: Any, uri: str | None = None) -> Tracke
     except Exception as exc:
         raise TrackingError(
             f"the model was saved to {getattr(result, 'model_dir', '?')}, but logging the run to "
-            f"MLflow at {_redact(uri)} failed: {type(exc).__name__}: {exc}"
+            f"MLflow at {redact_uri(uri)} failed: {type(exc).__name__}: {exc}"
         ) from exc
 
 
@@ -215,7 +227,7 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
     primary = str(getattr(result, "primary_metric", "") or "")
     metrics = {k: float(v) for k, v in (result.metrics or {}).items() if _is_number(v)}
     fingerprint = dict(getattr(result, "data_fingerprint", None) or {})
-    commit, dirty = git_commit(project_root())
+    commit, dirty = git_commit(Path(__file__).resolve().parents[1])  # the code, not the data home
     run_name = f"{task}-{type(predictor).__name__}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
 
     tags = {
@@ -262,7 +274,7 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
         eval_labels = [str(y) for y in (getattr(result, "eval_labels", None) or [])]
         if eval_records:
             mlflow.log_text(eval_split_jsonl(eval_records, eval_labels), EVAL_SPLIT_ARTIFACT)
-            mlflow.log_param("n_eval_logged", len(eval_records))
+            mlflow.log_metric("n_eval", len(eval_records))
 
         model_info = log_pyfunc_model(result, task, eval_records)
 
@@ -286,7 +298,7 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
         run_id=run_id,
         experiment_id=exp_id,
         experiment_name=exp_name,
-        tracking_uri=_redact(uri),
+        tracking_uri=redact_uri(uri),
         model_name=name,
         model_version=version,
         model_uri=f"models:/{name}/{version}",
@@ -578,7 +590,7 @@ def _is_number(v: Any) -> bool:
     return True
 
 
-def _redact(uri: str) -> str:
+def redact_uri(uri: str) -> str:
     """The URI without a password (postgresql://user:secret@host → postgresql://user:***@host)."""
     return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", uri)
 

@@ -1,0 +1,85 @@
+"""``lapor-triage models``: registered model versions, their key metrics, and the champion."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+TASKS = ("report-type", "agency", "reply-quality")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list registered model versions with key metrics and the champion",
+        description=(
+            "List the versions of lapor-triage-TASK in the MLflow registry (MLFLOW_TRACKING_URI, "
+            "default the local store in mlflow/) with their evaluation metrics; ★ marks the champion."
+        ),
+    )
+    p.add_argument("--task", choices=TASKS, help="one task (default: all)")
+    p.add_argument("--limit", type=int, default=20, help="newest N versions per task")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from training import registry
+    from training.tracking import redact_uri, registered_model_name, tracking_uri
+
+    console = Console()
+    tasks = [args.task] if args.task else list(TASKS)
+    console.print(f"[dim]tracking store: {redact_uri(tracking_uri())}[/dim]")
+    for task in tasks:
+        versions = registry.list_versions(task)
+        if not versions:
+            console.print(f"{registered_model_name(task)}: no versions registered yet")
+            continue
+        console.print(versions_table(task, versions[: args.limit]))
+    return 0
+
+
+def versions_table(task: str, versions: list[Any]) -> Any:
+    from rich.table import Table
+
+    from training.registry import KEY_METRICS
+
+    primary = versions[0].primary_metric
+    metric_names = [primary] + [
+        m for m in KEY_METRICS if m != primary and any(m in v.metrics for v in versions)
+    ]
+    table = Table(title=f"lapor-triage-{task}")
+    table.add_column("version", justify="right")
+    table.add_column("champion", justify="center")
+    table.add_column("created (UTC)")
+    for m in metric_names:
+        table.add_column(m + (" ★" if m == primary else ""), justify="right")
+    table.add_column("eval rows", justify="right")
+    table.add_column("run")
+    table.add_column("notes")
+    for v in versions:
+        notes = []
+        if v.forced:
+            notes.append("forced promotion")
+        if v.tags.get("promotion.superseded_by"):
+            notes.append(f"superseded by v{v.tags['promotion.superseded_by'].split()[0]}")
+        table.add_row(
+            str(v.version),
+            "★ champion" if v.is_champion else "",
+            v.created.strftime("%Y-%m-%d %H:%M"),
+            *[_fmt(v.metrics.get(m)) for m in metric_names],
+            _fmt_int(v.metrics.get("n_eval")),
+            (v.run_id or "")[:8],
+            ", ".join(notes + [a for a in v.aliases if a != "champion"]),
+            style="bold green" if v.is_champion else None,
+        )
+    return table
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:.4f}"
+
+
+def _fmt_int(v: float | None) -> str:
+    return "" if v is None else str(int(v))

@@ -1,0 +1,112 @@
+"""``lapor-triage promote``: move the ``champion`` alias to a model version, gated on quality."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+TASKS = ("report-type", "agency", "reply-quality")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "promote",
+        help="make a registered model version the champion (if it is not worse)",
+        description=(
+            "Move the `champion` alias of lapor-triage-TASK to VERSION if, on the same evaluation "
+            "data, it is not worse than the current champion by more than the margin on the "
+            "task's primary metric. Exit 0 when promoted, 1 when refused."
+        ),
+    )
+    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--version", required=True, type=int, help="registered model version")
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=0.01,
+        help="largest allowed drop of the primary metric (default 0.01)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="promote even if worse (the override is recorded)"
+    )
+    p.add_argument("--reason", help="why (recorded with the promotion; expected with --force)")
+    p.add_argument(
+        "--eval-data",
+        type=Path,
+        help=(
+            "compare on this labelled file instead of the candidate's logged evaluation split "
+            "(an eval_split.jsonl, or any training data file of the task)"
+        ),
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from training import registry
+
+    console = Console()
+    eval_data = load_eval_data(args.task, args.eval_data) if args.eval_data else None
+    try:
+        result = registry.promote(
+            args.task,
+            args.version,
+            margin=args.margin,
+            force=args.force,
+            eval_data=eval_data,
+            reason=args.reason,
+        )
+    except registry.RegistryError as exc:
+        print(f"lapor-triage promote: error: {exc}", file=sys.stderr)
+        return 2
+    print_result(console, result)
+    return 0 if result.promoted else 1
+
+
+def print_result(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    if result.candidate_metrics or result.champion_metrics:
+        table = Table(
+            title=(
+                f"lapor-triage-{result.task}: champion v{result.previous_champion} vs candidate "
+                f"v{result.version} on {result.n_eval} rows ({result.eval_source})"
+            )
+        )
+        table.add_column("metric")
+        table.add_column(f"champion v{result.previous_champion}", justify="right")
+        table.add_column(f"candidate v{result.version}", justify="right")
+        table.add_column("Δ", justify="right")
+        for i, (m, champ, cand, delta) in enumerate(result.comparison_rows()):
+            style = "bold" if i == 0 else None
+            table.add_row(m + (" (primary)" if i == 0 else ""), champ, cand, delta, style=style)
+        console.print(table)
+        console.print(f"margin: {result.margin} (the primary metric may drop at most this much)")
+    colour = "yellow" if result.forced else ("green" if result.promoted else "red")
+    console.print(f"[{colour}]{result.message}[/{colour}]")
+
+
+def load_eval_data(task: str, path: Path) -> tuple[list[Any], list[str]]:
+    """(records, labels) from an eval_split.jsonl or any labelled training file of ``task``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"evaluation data {path} does not exist")
+    if path.suffix == ".jsonl":
+        with path.open(encoding="utf-8") as fh:
+            first = fh.readline()
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict) and "record" in row and "label" in row:
+            from training.tracking import read_eval_split
+
+            return read_eval_split(path.read_text(encoding="utf-8"))
+    from training.loop import load_task_data, task_record
+
+    loaded = load_task_data(task, [path])
+    examples = [e for e in loaded.examples if e.label]
+    return [task_record(task, e) for e in examples], [str(e.label) for e in examples]
