@@ -104,7 +104,7 @@ _ABBREVIATIONS: dict[str, str] = {
 _ACRONYMS = frozenset(
     """
     bpjs bpbd bpn bkd bkpsdm bumd bumn dprd dpmptsp dpupr pupr pdam rsud
-    rsia rs upt uptd smp sma smk sd tk paud mts umkm ukm kb ri tni polri pln pt kc kcp
+    rsia rs upt uptd smp sma smk sd tk paud mts umkm ukm kb ri tni polri pln pt kc kcp pu
     esdm atr ojk ppid rt rw dp2kbp3a daldukppa bkkbn kua kpu bawaslu lpse dpkp dlh dkpp
     """.split()
 )

@@ -1,0 +1,1012 @@
+"""Load labelled reports from the files LAPOR! admins and data scientists actually have.
+
+One call, :func:`load_dataset`, reads several files of different formats and returns cleaned
+:class:`~training.records.Example` objects plus a :class:`~training.records.LoadSummary` that
+accounts for every row read (``rows_read == rows_used + skipped`` per file).
+
+Layouts recognised by their columns (whatever the file format):
+
+``lapor_export``
+    SP4N-LAPOR!'s "Laporan Ringkas" admin export (.xlsx or .csv). Preamble rows (instansi,
+    generation date, period) come before the header; the header row is found by its columns in
+    the first :data:`HEADER_SEARCH_ROWS` rows. Text = ``Judul Laporan`` + ``Isi Laporan Awal``
+    (never ``Isi Laporan Akhir``, the admin's edit that does not exist at triage time).
+``surabaya_media_center``
+    ``keluhan`` (text), ``instansi`` (agency), ``tanggal_keluhan``, ``kecamatan``, ``kelurahan``,
+    ``topik``.
+``lapor_posts``
+    ``id``, ``judul``, ``isi`` (public lapor.go.id posts): no label column; for the agency task the
+    agency named in the opening "Yth. <instansi>" salutation is the label (and is removed from
+    the text).
+``feedback``
+    JSON lines exported by the service (a ``kind`` key in every row): admins' corrections.
+``generic``
+    Any CSV / TSV / JSONL / JSON / Parquet / XLSX with a text and a label column, given with
+    ``text_column`` / ``label_column`` or found under a usual name (``text``, ``label``,
+    ``report_type``, ``agency``, ...).
+
+Row numbers are those a spreadsheet shows (1-based, header and preamble rows counted) for CSV,
+XLSX and Parquet, and line numbers for JSONL. File-level problems (unreadable, truncated, invalid
+UTF-8, malformed JSON, missing columns) raise :class:`~training.records.DataError`; row-level
+problems are skipped and counted by reason (``empty_text``, ``missing_label``,
+``unknown_label``, ``duplicate_id``, ``malformed_row``), or raise with ``strict=True``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from lapor_triage.text import clean_text, normalise_whitespace, report_text, strip_html
+from training.labels import (
+    REPORT_TYPES,
+    AgencyNormaliser,
+    UnknownLabelError,
+    normalise_report_type,
+)
+from training.records import DataError, Example, LoadResult, LoadSummary
+
+log = logging.getLogger(__name__)
+
+TASKS: tuple[str, ...] = ("report-type", "agency")
+HEADER_SEARCH_ROWS = 40
+PROGRESS_MIN_ROWS = 5000
+SKIP_REASONS = ("empty_text", "missing_label", "unknown_label", "duplicate_id", "malformed_row")
+
+# --- LAPOR! "Laporan Ringkas" export -------------------------------------------------------
+LAPOR_ID = "Tracking ID"
+LAPOR_DATE = "Tanggal Laporan Masuk"
+LAPOR_TITLE = "Judul Laporan"
+LAPOR_BODY = "Isi Laporan Awal"
+LAPOR_TYPE = "Klasifikasi Laporan"
+LAPOR_AGENCY = "Instansi Terdisposisi"
+LAPOR_META = {
+    "kategori": "Kategori",
+    "status": "Status Laporan",
+    "kecamatan": "Kecamatan",
+    "kelurahan": "Kelurahan",
+    "sumber": "Sumber Laporan",
+    "kota": "Kota/Kabupaten",
+}
+LAPOR_COLUMNS = (
+    LAPOR_ID,
+    LAPOR_DATE,
+    "Waktu Laporan Masuk",
+    LAPOR_TYPE,
+    "Kategori",
+    LAPOR_TITLE,
+    LAPOR_BODY,
+    "Isi Laporan Akhir",
+    LAPOR_AGENCY,
+    "Status Laporan",
+)
+
+# --- usual column names of generic files (compared case- and space-insensitively) ----------
+TEXT_CANDIDATES = (
+    "text",
+    "teks",
+    "report_text",
+    "keluhan",
+    "laporan",
+    "isi",
+    "content",
+    "message",
+    "tweet",
+)
+LABEL_CANDIDATES = {
+    "report-type": ("report_type", "label", "klasifikasi", "klasifikasi_laporan", "jenis_laporan"),
+    "agency": ("agency", "instansi", "label", "instansi_terdisposisi"),
+}
+DATE_CANDIDATES = (
+    "date",
+    "tanggal",
+    "created_at",
+    "tanggal_laporan",
+    "tanggal_keluhan",
+    "timestamp",
+)
+ID_CANDIDATES = ("id", "report_id", "tracking_id")
+META_CANDIDATES = ("kecamatan", "kelurahan", "kategori", "topik", "status")
+
+FEEDBACK_LABEL_KEYS = {"report-type": "report_type", "agency": "agency"}
+
+_MONTHS = {
+    **dict.fromkeys(["jan", "januari", "january"], 1),
+    **dict.fromkeys(["feb", "februari", "february", "peb", "pebruari"], 2),
+    **dict.fromkeys(["mar", "maret", "march"], 3),
+    **dict.fromkeys(["apr", "april"], 4),
+    **dict.fromkeys(["mei", "may"], 5),
+    **dict.fromkeys(["jun", "juni", "june"], 6),
+    **dict.fromkeys(["jul", "juli", "july"], 7),
+    **dict.fromkeys(["agu", "agt", "ags", "agustus", "aug", "august"], 8),
+    **dict.fromkeys(["sep", "sept", "september"], 9),
+    **dict.fromkeys(["okt", "oct", "oktober", "october"], 10),
+    **dict.fromkeys(["nov", "nop", "november", "nopember"], 11),
+    **dict.fromkeys(["des", "dec", "desember", "december"], 12),
+}
+_ISO_DATE_RE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[\sT])")
+_DMY_NAME_RE = re.compile(r"^\s*(\d{1,2})[\s\-/.]+([A-Za-z]+)\.?[\s\-/.,]+(\d{4})(?:$|[\s,T])")
+_DMY_NUM_RE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:$|[\s,T])")
+_LOSSY_ID_RE = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+_SALUTATION_AGENCY_RE = re.compile(
+    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*"
+    r"(?:(?:bapak|ibu|bpk|pimpinan|kepala)\.?\s+)*"
+    r"([^\n,.:;!?]{2,160}?)\s*(?:[,:.;!?]|\n|$)",
+    re.IGNORECASE,
+)
+
+
+# ============================================================================ helpers ======
+
+
+def _norm_col(name: object) -> str:
+    """Column names compared case-, space- and underscore-insensitively."""
+    return re.sub(r"[\s_]+", " ", str(name or "")).strip().casefold()
+
+
+def _is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _cell_str(value: object) -> str:
+    """A cell value as text: integral floats without ``.0``, dates in ISO form, None as ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def parse_date(value: object) -> str | None:
+    """ISO date (``YYYY-MM-DD``) from the date forms found in the exports.
+
+    Accepts ``date``/``datetime`` objects, ISO strings (with a time part), ``"6 Jan 2024"``,
+    ``"21 Des 2015, 02:50:25 PM"`` (Indonesian or English month names, short or long) and
+    day-first numeric dates (``"23/01/2023"``). Empty values give ``None``; anything else raises
+    ``ValueError``.
+    """
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        return value.to_pydatetime().date().isoformat()  # type: ignore[union-attr]
+    s = str(value).strip()
+    y = m = d = None
+    if match := _ISO_DATE_RE.match(s):
+        y, m, d = (int(g) for g in match.groups())
+    elif match := _DMY_NAME_RE.match(s):
+        month = _MONTHS.get(match.group(2).lower())
+        if month is None:
+            raise ValueError(f"unknown month name {match.group(2)!r} in date {s!r}")
+        d, m, y = int(match.group(1)), month, int(match.group(3))
+    elif match := _DMY_NUM_RE.match(s):
+        d, m, y = (int(g) for g in match.groups())
+    else:
+        raise ValueError(f"unrecognised date {s!r}")
+    try:
+        return date(y, m, d).isoformat()
+    except ValueError as exc:
+        raise ValueError(f"invalid date {s!r}: {exc}") from None
+
+
+def salutation_agency(text: object) -> str | None:
+    """The agency a post addresses in its opening ``Yth. <instansi>,`` salutation, if any."""
+    if _is_blank(text):
+        return None
+    s = normalise_whitespace(strip_html(str(text)))
+    match = _SALUTATION_AGENCY_RE.match(s)
+    if not match:
+        return None
+    name = match.group(1).strip(" -")
+    return name or None
+
+
+# ====================================================================== raw reading ======
+
+
+@dataclass
+class _Table:
+    """Rows of one file: ``rows`` yields (row number, list of cell values) or (row, dict)."""
+
+    file: str
+    fmt: str  # csv, xlsx, jsonl, parquet
+    records: list[tuple[int, Any]]
+    header: list[str] = field(default_factory=list)
+    header_row: int | None = None  # spreadsheet row of the header (None for JSON lines)
+
+
+def _read_bytes(path: Path, file: str) -> bytes:
+    if not path.exists():
+        raise DataError("file not found", file=file)
+    if path.is_dir():
+        raise DataError("is a folder, not a data file", file=file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read file: {exc}", file=file) from exc
+    if not data.strip():
+        raise DataError("file is empty", file=file)
+    return data
+
+
+def _decode(data: bytes, file: str, fmt: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        prefix = data[: exc.start].decode("utf-8-sig", errors="replace")
+        row, column = prefix.count("\n") + 1, None
+        if fmt == "csv":
+            row, column = _csv_position(prefix)
+        raise DataError(
+            f"not valid UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            "save the file as UTF-8",
+            file=file,
+            row=row,
+            column=column,
+        ) from exc
+
+
+def _csv_position(prefix: str) -> tuple[int, str | None]:
+    """Spreadsheet row (and column name, when the header is known) where ``prefix`` ends."""
+    delimiter = _sniff_delimiter(prefix)
+    records = list(csv.reader(io.StringIO(prefix, newline=""), delimiter=delimiter))
+    try:
+        list(csv.reader(io.StringIO(prefix, newline=""), delimiter=delimiter, strict=True))
+        inside_quotes = False
+    except csv.Error:
+        inside_quotes = True
+    if not records:
+        return 1, None
+    header_idx = _find_header_index(records[:HEADER_SEARCH_ROWS], ())
+    header = records[header_idx] if header_idx is not None else []
+    if prefix.endswith("\n") and not inside_quotes:
+        return len(records) + 1, header[0] if header else None
+    n_fields = len(records[-1])
+    column = header[n_fields - 1] if 0 < n_fields <= len(header) else None
+    return len(records), column
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = text[:20000].splitlines()[:HEADER_SEARCH_ROWS] or [""]
+    counts = {d: sum(line.count(d) for line in head) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_csv(path: Path, file: str, delimiter: str | None = None) -> _Table:
+    text = _decode(_read_bytes(path, file), file, "csv")
+    delimiter = delimiter or _sniff_delimiter(text)
+    records: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for i, row in enumerate(reader, start=1):
+            records.append((i, row))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise DataError(
+                "file ends inside a quoted field: it is truncated or a quote is not closed",
+                file=file,
+                row=len(records) + 1,
+            ) from exc
+        # Stray quotes inside unquoted fields: read leniently, as spreadsheets do.
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        records = list(enumerate(reader, start=1))
+    return _Table(file=file, fmt="csv", records=records)
+
+
+def _read_xlsx(path: Path, file: str) -> _Table:
+    import openpyxl
+
+    _read_bytes(path, file)
+    if not zipfile.is_zipfile(path):
+        raise DataError(
+            "not a readable .xlsx workbook (the file is truncated or not an Excel 2007+ file)",
+            file=file,
+        )
+    row_no = 0
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            chosen: list[tuple[int, list[Any]]] | None = None
+            for ws in wb.worksheets:
+                rows: list[tuple[int, list[Any]]] = []
+                for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                    rows.append((row_no, list(values)))
+                cells = [[_cell_str(v) for v in r] for _, r in rows[:HEADER_SEARCH_ROWS]]
+                if chosen is None:
+                    chosen = rows
+                if _find_lapor_header(cells) is not None:
+                    chosen = rows
+                    break
+                row_no = 0
+        finally:
+            wb.close()
+    except DataError:
+        raise
+    except Exception as exc:  # zip/xml errors from a damaged workbook
+        raise DataError(
+            f"cannot read .xlsx workbook ({type(exc).__name__}: {exc}); "
+            "the file is damaged or truncated",
+            file=file,
+            row=row_no or None,
+        ) from exc
+    if not chosen:
+        raise DataError("workbook has no rows", file=file)
+    return _Table(file=file, fmt="xlsx", records=chosen)
+
+
+def _read_jsonl(path: Path, file: str) -> _Table:
+    text = _decode(_read_bytes(path, file), file, "jsonl")
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a JSON array of objects
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"malformed JSON: {exc.msg}", file=file, row=exc.lineno) from exc
+        return _Table(file=file, fmt="json", records=list(enumerate(items, start=1)))
+    records: list[tuple[int, Any]] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((line_no, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"malformed JSON line ({exc.msg} at character {exc.pos + 1})"
+                + ("; the file looks truncated" if line_no == len(text.splitlines()) else ""),
+                file=file,
+                row=line_no,
+            ) from exc
+    return _Table(file=file, fmt="jsonl", records=records)
+
+
+def _read_parquet(path: Path, file: str) -> _Table:
+    import pandas as pd
+
+    _read_bytes(path, file)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:
+        raise DataError(
+            f"cannot read Parquet file ({type(exc).__name__}: {exc}); damaged or truncated",
+            file=file,
+        ) from exc
+    header = [str(c) for c in df.columns]
+    records = [
+        (i + 2, list(values)) for i, values in enumerate(df.itertuples(index=False, name=None))
+    ]
+    return _Table(file=file, fmt="parquet", records=[(1, header), *records])
+
+
+def _read_table(path: Path, file: str) -> _Table:
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        return _read_xlsx(path, file)
+    if suffix in {".csv", ".txt"}:
+        return _read_csv(path, file)
+    if suffix == ".tsv":
+        return _read_csv(path, file, delimiter="\t")
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return _read_jsonl(path, file)
+    if suffix in {".parquet", ".pq"}:
+        return _read_parquet(path, file)
+    if suffix in {".xls", ".ods"}:
+        raise DataError(f"unsupported format {suffix}: save it as .xlsx or .csv", file=file)
+    head = _read_bytes(path, file)[:4]
+    if head.startswith(b"PK"):
+        return _read_xlsx(path, file)
+    if head.startswith(b"PAR1"):
+        return _read_parquet(path, file)
+    if head.lstrip()[:1] in {b"{", b"["}:
+        return _read_jsonl(path, file)
+    return _read_csv(path, file)
+
+
+# ============================================================================ layouts ======
+
+_LAPOR_NORM = {_norm_col(c) for c in LAPOR_COLUMNS}
+
+
+def _find_lapor_header(rows: Sequence[Sequence[str]]) -> int | None:
+    """Index of the LAPOR! export header among ``rows`` (None when there is none)."""
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        cells = {_norm_col(c) for c in row if c}
+        has_keys = _norm_col(LAPOR_ID) in cells and _norm_col(LAPOR_BODY) in cells
+        if has_keys or len(cells & _LAPOR_NORM) >= 3:
+            return i
+    return None
+
+
+def _find_header_index(rows: Sequence[Sequence[str]], wanted: Iterable[str]) -> int | None:
+    """LAPOR! header, else the first row holding every wanted column, else the first non-empty."""
+    idx = _find_lapor_header(rows)
+    if idx is not None:
+        return idx
+    wanted_norm = {_norm_col(w) for w in wanted if w}
+    if wanted_norm:
+        for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+            if wanted_norm <= {_norm_col(c) for c in row if c}:
+                return i
+    for i, row in enumerate(rows):
+        if any(c.strip() for c in row):
+            return i
+    return None
+
+
+@dataclass
+class _Layout:
+    name: str
+    text: list[str]  # one column, or [title, body] combined with report_text
+    label: str | None
+    date: str | None = None
+    id: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    weight: str | None = None
+    label_from_salutation: bool = False
+    id_namespace: str = ""
+
+
+class _Columns:
+    """Case-/space-insensitive column lookup over a header."""
+
+    def __init__(self, header: Sequence[str]) -> None:
+        self.header = [str(h) for h in header]
+        self._by_norm: dict[str, str] = {}
+        for h in self.header:
+            self._by_norm.setdefault(_norm_col(h), h)
+
+    def get(self, *names: str | None) -> str | None:
+        for n in names:
+            if n and (hit := self._by_norm.get(_norm_col(n))):
+                return hit
+        return None
+
+    def __contains__(self, name: object) -> bool:
+        return self.get(str(name)) is not None
+
+    def found(self) -> str:
+        return ", ".join(repr(h) for h in self.header if h) or "none"
+
+
+def _missing(file: str, row: int | None, column: str, why: str, cols: _Columns) -> DataError:
+    return DataError(
+        f"missing column {column!r} ({why}); columns found: {cols.found()}",
+        file=file,
+        row=row,
+        column=column,
+    )
+
+
+def _resolve_layout(
+    cols: _Columns,
+    task: str | None,
+    file: str,
+    header_row: int | None,
+    text_column: str | None,
+    label_column: str | None,
+    date_column: str | None,
+    id_column: str | None,
+) -> _Layout:
+    is_lapor = (
+        cols.get(LAPOR_ID) is not None
+        and cols.get(LAPOR_BODY) is not None
+        or (len({_norm_col(h) for h in cols.header} & _LAPOR_NORM) >= 3)
+    )
+    # An explicit column applies to the files that have it; files of a known layout that do not
+    # have it keep their own columns (several files of different formats can be combined).
+    text_override = cols.get(text_column)
+    label_override = cols.get(label_column)
+    date_override = cols.get(date_column)
+    id_override = cols.get(id_column)
+
+    if is_lapor:
+        for required in (LAPOR_ID, LAPOR_DATE, LAPOR_TITLE, LAPOR_BODY):
+            if cols.get(required) is None and not (required == LAPOR_BODY and text_override):
+                raise _missing(file, header_row, required, "LAPOR! export", cols)
+        label = label_override
+        if task and label is None:
+            wanted = LAPOR_TYPE if task == "report-type" else LAPOR_AGENCY
+            label = cols.get(wanted)
+            if label is None:
+                raise _missing(file, header_row, wanted, f"label for task {task}", cols)
+        body = text_override or cols.get(LAPOR_BODY)
+        title = cols.get(LAPOR_TITLE)
+        return _Layout(
+            name="lapor_export",
+            text=[title, body] if title and body != title else [body],  # type: ignore[list-item]
+            label=label,
+            date=date_override or cols.get(LAPOR_DATE),
+            id=id_override or cols.get(LAPOR_ID),
+            meta={k: c for k, v in LAPOR_META.items() if (c := cols.get(v))},
+            id_namespace="lapor",
+        )
+
+    is_surabaya = "keluhan" in cols and "instansi" in cols and "tanggal_keluhan" in cols
+    is_posts = (
+        "judul" in cols
+        and "isi" in cols
+        and not any(c in cols for c in LABEL_CANDIDATES["agency"] + LABEL_CANDIDATES["report-type"])
+    )
+
+    text: list[str]
+    if text_override:
+        text = [text_override]
+    elif text_column and not (is_surabaya or is_posts):
+        raise _missing(file, header_row, text_column, "given as the text column", cols)
+    elif (judul := cols.get("judul", "judul_laporan", "title")) and (
+        isi := cols.get("isi", "isi_laporan", "body")
+    ):
+        text = [judul, isi]
+    else:
+        found = cols.get(*TEXT_CANDIDATES)
+        if found is None:
+            raise _missing(
+                file,
+                header_row,
+                text_column or "text",
+                "no text column: pass text_column / --text-column; usual names: "
+                + ", ".join(TEXT_CANDIDATES),
+                cols,
+            )
+        text = [found]
+
+    label = None
+    from_salutation = False
+    if task:
+        if label_override:
+            label = label_override
+        elif label_column and not (is_surabaya or is_posts):
+            raise _missing(file, header_row, label_column, "given as the label column", cols)
+        elif is_posts and task == "agency":
+            from_salutation = True
+        else:
+            label = cols.get(*LABEL_CANDIDATES[task])
+            if label is None:
+                wanted = label_column or LABEL_CANDIDATES[task][0]
+                raise _missing(
+                    file,
+                    header_row,
+                    wanted,
+                    f"no label column for task {task}: pass label_column / --label-column; "
+                    "usual names: " + ", ".join(LABEL_CANDIDATES[task]),
+                    cols,
+                )
+    if date_column and not date_override and not (is_surabaya or is_posts):
+        raise _missing(file, header_row, date_column, "given as the date column", cols)
+    if id_column and not id_override and not (is_surabaya or is_posts):
+        raise _missing(file, header_row, id_column, "given as the id column", cols)
+    used = {*text, label}
+    return _Layout(
+        name="surabaya_media_center" if is_surabaya else "lapor_posts" if is_posts else "generic",
+        text=text,
+        label=label,
+        date=date_override or cols.get(*DATE_CANDIDATES),
+        id=id_override or cols.get(*ID_CANDIDATES),
+        meta={m: c for m in META_CANDIDATES if (c := cols.get(m)) and c not in used},
+        weight=cols.get("weight"),
+        label_from_salutation=from_salutation,
+        id_namespace=file,
+    )
+
+
+# ============================================================================ loading ======
+
+
+class _Loader:
+    def __init__(
+        self,
+        task: str | None,
+        strict: bool,
+        normaliser: AgencyNormaliser,
+        feedback_weight: float,
+    ) -> None:
+        self.task = task
+        self.strict = strict
+        self.normaliser = normaliser
+        self.feedback_weight = feedback_weight
+        self.summary = LoadSummary()
+        self.examples: list[Example] = []
+        self.seen_ids: dict[tuple[str, str], tuple[str, int | None]] = {}
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def skip(
+        self, file: str, row: int | None, column: str | None, reason: str, detail: str = ""
+    ) -> None:
+        if self.strict:
+            raise DataError(
+                f"{reason}" + (f": {detail}" if detail else "") + " (strict mode)",
+                file=file,
+                row=row,
+                column=column,
+            )
+        self.summary.skip(file, row, column, reason, detail)
+
+    def label_for(
+        self, file: str, row: int, column: str | None, raw: object
+    ) -> tuple[str | None, str | None]:
+        """(label, skip reason) for a raw label value under this task."""
+        if self.task == "report-type":
+            try:
+                label = normalise_report_type(raw)
+            except UnknownLabelError as exc:
+                self.skip(file, row, column, "unknown_label", str(exc))
+                return None, "unknown_label"
+        else:
+            label = self.normaliser(raw) or None
+        if label is None:
+            self.skip(file, row, column, "missing_label", "the label is empty")
+            return None, "missing_label"
+        return label, None
+
+    def add(self, ex: Example, file: str, namespace: str, id_column: str | None) -> None:
+        key = (namespace, ex.id)
+        first = self.seen_ids.get(key)
+        if first is not None:
+            where = f"{first[0]} row {first[1]}" if first[0] != file else f"row {first[1]}"
+            self.skip(
+                file, ex.row, id_column, "duplicate_id", f"id {ex.id!r} already used at {where}"
+            )
+            return
+        self.seen_ids[key] = (file, ex.row)
+        self.examples.append(ex)
+        self.summary.rows_used[file] += 1
+        if ex.label is not None:
+            self.summary.label_counts[ex.label] += 1
+
+    # -- tabular files (CSV, XLSX, Parquet) -------------------------------------------------
+    def load_tabular(
+        self,
+        table: _Table,
+        source: str,
+        text_column: str | None,
+        label_column: str | None,
+        date_column: str | None,
+        id_column: str | None,
+    ) -> None:
+        file = table.file
+        head = [[_cell_str(v) for v in r] for _, r in table.records[:HEADER_SEARCH_ROWS]]
+        wanted = [c for c in (text_column, label_column) if c]
+        idx = _find_header_index(head, wanted)
+        if idx is None:
+            raise DataError("no header row found (the file has no non-empty rows)", file=file)
+        header_row, header_cells = table.records[idx][0], head[idx]
+        cols = _Columns(header_cells)
+        layout = _resolve_layout(
+            cols, self.task, file, header_row, text_column, label_column, date_column, id_column
+        )
+        index = {}
+        for i, h in enumerate(header_cells):
+            index.setdefault(h, i)
+        width = len(header_cells)
+        while width and not header_cells[width - 1].strip():
+            width -= 1
+        log.info("%s: %s layout, header on row %d", file, layout.name, header_row)
+
+        rows = table.records[idx + 1 :]
+        for row_no, values in _progress(rows, f"reading {Path(file).name}"):
+            if all(_is_blank(v) for v in values):
+                continue  # an empty spreadsheet row is not a record
+            self.summary.rows_read[file] += 1
+            extra = [v for v in values[width:] if not _is_blank(v)]
+            if len(values) < width and table.fmt == "csv" or extra:
+                self.skip(
+                    file,
+                    row_no,
+                    None,
+                    "malformed_row",
+                    f"{len(values)} fields where the header has {width}",
+                )
+                continue
+            cells = {h: values[i] if i < len(values) else None for h, i in index.items()}
+            self.emit(file, source, row_no, cells, layout, table.fmt)
+
+    # -- JSON lines -------------------------------------------------------------------------
+    def load_records(
+        self,
+        table: _Table,
+        source: str,
+        text_column: str | None,
+        label_column: str | None,
+        date_column: str | None,
+        id_column: str | None,
+    ) -> None:
+        file = table.file
+        objects = [obj for _, obj in table.records if isinstance(obj, dict)]
+        if not objects:
+            raise DataError("no JSON objects in the file (expected one object per line)", file=file)
+        if all("kind" in obj for obj in objects[:20]):
+            self.load_feedback(table, source)
+            return
+        header: list[str] = []
+        for obj in objects:
+            for k in obj:
+                if k not in header:
+                    header.append(str(k))
+        cols = _Columns(header)
+        layout = _resolve_layout(
+            cols, self.task, file, None, text_column, label_column, date_column, id_column
+        )
+        for row_no, obj in _progress(table.records, f"reading {Path(file).name}"):
+            self.summary.rows_read[file] += 1
+            if not isinstance(obj, dict):
+                self.skip(
+                    file,
+                    row_no,
+                    None,
+                    "malformed_row",
+                    f"a JSON {type(obj).__name__}, not an object",
+                )
+                continue
+            self.emit(file, source, row_no, obj, layout, table.fmt)
+
+    def load_feedback(self, table: _Table, source: str) -> None:
+        file = table.file
+        label_key = FEEDBACK_LABEL_KEYS.get(self.task or "")
+        for row_no, obj in table.records:
+            self.summary.rows_read[file] += 1
+            if not isinstance(obj, dict):
+                self.skip(file, row_no, None, "malformed_row", "not a JSON object")
+                continue
+            text = clean_text(obj.get("text"))
+            if not text:
+                self.skip(file, row_no, "text", "empty_text", "the text is empty")
+                continue
+            label = None
+            if label_key:
+                raw = obj.get(label_key)
+                if _is_blank(raw):
+                    self.skip(
+                        file,
+                        row_no,
+                        label_key,
+                        "missing_label",
+                        f"feedback row of kind {obj.get('kind')!r} has no {label_key}",
+                    )
+                    continue
+                label, reason = self.label_for(file, row_no, label_key, raw)
+                if reason:
+                    continue
+            weight = self.feedback_weight
+            if not _is_blank(obj.get("weight")):
+                try:
+                    weight = float(obj["weight"])
+                except (TypeError, ValueError):
+                    self.skip(file, row_no, "weight", "malformed_row", f"weight {obj['weight']!r}")
+                    continue
+            date_iso = self.date_of(file, row_no, "created_at", obj.get("created_at"), {})
+            report_id = obj.get("report_id")
+            meta: dict[str, Any] = {
+                "provenance": "feedback",
+                "source_format": "feedback",
+                "kind": obj.get("kind"),
+                "decision": obj.get("decision"),
+            }
+            for loc in ("kecamatan", "kelurahan"):
+                if not _is_blank(obj.get(loc)):
+                    meta[loc] = str(obj[loc]).strip()
+            if label_key:
+                meta["label_raw"] = obj.get(label_key)
+            ex = Example(
+                id=str(report_id) if not _is_blank(report_id) else f"{source}:{row_no}",
+                text=text,
+                label=label,
+                source=source,
+                row=row_no,
+                date=date_iso,
+                weight=weight,
+                meta=meta,
+            )
+            self.add(ex, file, "feedback", "report_id")
+
+    # -- one row of a table or JSON object --------------------------------------------------
+    def date_of(
+        self, file: str, row: int, column: str | None, raw: object, meta: dict[str, Any]
+    ) -> str | None:
+        try:
+            return parse_date(raw)
+        except ValueError as exc:
+            if self.strict:
+                raise DataError(f"{exc} (strict mode)", file=file, row=row, column=column) from exc
+            meta["date_raw"] = str(raw)
+            log.warning("%s row %s column %r: %s; row kept without a date", file, row, column, exc)
+            return None
+
+    def emit(
+        self,
+        file: str,
+        source: str,
+        row_no: int,
+        cells: dict[str, Any],
+        layout: _Layout,
+        fmt: str,
+    ) -> None:
+        for col in layout.text:
+            value = cells.get(col)
+            if isinstance(value, (dict, list)):
+                self.skip(file, row_no, col, "malformed_row", "text is not a string")
+                return
+        if len(layout.text) == 2:
+            text = report_text(
+                _cell_str(cells.get(layout.text[0])), _cell_str(cells.get(layout.text[1]))
+            )
+        else:
+            text = clean_text(_cell_str(cells.get(layout.text[0])))
+        text_col = layout.text[-1]
+        if not text:
+            self.skip(file, row_no, text_col, "empty_text", "the text is empty after cleaning")
+            return
+
+        label = None
+        label_raw: Any = None
+        if self.task:
+            if layout.label_from_salutation:
+                label_raw = salutation_agency(_cell_str(cells.get(layout.text[-1])))
+                if label_raw is None:
+                    self.skip(
+                        file,
+                        row_no,
+                        text_col,
+                        "missing_label",
+                        "no opening 'Yth. <instansi>' salutation naming the agency",
+                    )
+                    return
+                label_col = text_col
+            else:
+                label_raw = cells.get(layout.label)  # type: ignore[arg-type]
+                label_col = layout.label
+            if isinstance(label_raw, (dict, list)):
+                self.skip(file, row_no, label_col, "malformed_row", "label is not a string")
+                return
+            label, reason = self.label_for(file, row_no, label_col, _cell_str(label_raw))
+            if reason:
+                return
+
+        weight = 1.0
+        if layout.weight and not _is_blank(cells.get(layout.weight)):
+            try:
+                weight = float(cells[layout.weight])
+            except (TypeError, ValueError):
+                self.skip(
+                    file,
+                    row_no,
+                    layout.weight,
+                    "malformed_row",
+                    f"weight {cells[layout.weight]!r} is not a number",
+                )
+                return
+
+        meta: dict[str, Any] = {"source_format": layout.name, "provenance": "data"}
+        for key, col in layout.meta.items():
+            value = cells.get(col)
+            meta[key] = None if _is_blank(value) else normalise_whitespace(_cell_str(value))
+        if self.task:
+            meta["label_raw"] = _cell_str(label_raw).strip() or None
+        date_iso = None
+        if layout.date:
+            date_iso = self.date_of(file, row_no, layout.date, cells.get(layout.date), meta)
+
+        raw_id = _cell_str(cells.get(layout.id)).strip() if layout.id else ""
+        if _LOSSY_ID_RE.match(raw_id):
+            # "6.78845e+17": a long number a spreadsheet rounded; not an identifier any more.
+            meta["id_raw"] = raw_id
+            raw_id = ""
+        ex = Example(
+            id=raw_id or f"{source}:{row_no}",
+            text=text,
+            label=label,
+            source=source,
+            row=row_no,
+            date=date_iso,
+            weight=weight,
+            meta=meta,
+        )
+        self.add(ex, file, layout.id_namespace if raw_id else f"{file}#row", layout.id)
+
+
+def _progress(items: Sequence[Any], desc: str) -> Iterator[Any]:
+    """Iterate with a tqdm bar on a terminal when the file is big enough to take a while."""
+    if len(items) < PROGRESS_MIN_ROWS:
+        return iter(items)
+    from tqdm.auto import tqdm
+
+    return iter(tqdm(items, desc=desc, unit="row", leave=False, disable=None))
+
+
+def _as_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    if isinstance(paths, (str, Path)):
+        return [Path(paths)]
+    return [Path(p) for p in paths]
+
+
+def load_dataset(
+    paths: str | Path | Iterable[str | Path],
+    task: str | None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    strict: bool = False,
+    date_column: str | None = None,
+    id_column: str | None = None,
+    *,
+    feedback_weight: float = 1.0,
+    agency_normaliser: AgencyNormaliser | None = None,
+) -> LoadResult:
+    """Read labelled examples for ``task`` from one or more files of any supported format.
+
+    ``task`` is ``"report-type"`` (labels normalised to :data:`~training.labels.REPORT_TYPES`),
+    ``"agency"`` (labels mapped by :func:`~training.labels.canonical_agency`; pass an
+    :class:`~training.labels.AgencyNormaliser` to keep the raw→canonical map) or ``None``
+    (unlabelled: no label column needed, every row with text is used).
+
+    ``text_column`` / ``label_column`` / ``date_column`` / ``id_column`` name columns of generic
+    files; files of a recognised layout that do not have them keep their own columns. Admin
+    feedback rows get ``meta["provenance"] = "feedback"`` and their own ``weight`` or
+    ``feedback_weight``.
+
+    Raises :class:`~training.records.DataError` for file-level problems, and for the first
+    row-level problem when ``strict`` is true.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    files = _as_paths(paths)
+    if not files:
+        raise DataError("no data files given")
+    loader = _Loader(task, strict, agency_normaliser or AgencyNormaliser(), feedback_weight)
+    for path in files:
+        file = str(path)
+        table = _read_table(path, file)
+        loader.summary.rows_read[file] += 0  # every file appears in the summary
+        loader.summary.rows_used[file] += 0
+        args = (table, path.name, text_column, label_column, date_column, id_column)
+        if table.fmt in {"jsonl", "json"}:
+            loader.load_records(*args)
+        else:
+            loader.load_tabular(*args)
+    return LoadResult(examples=loader.examples, summary=loader.summary)
+
+
+def label_counts_by_source(examples: Iterable[Example]) -> dict[str, dict[str, int]]:
+    """``{source file name: {label: count}}`` for per-source reporting."""
+    out: dict[str, dict[str, int]] = {}
+    for ex in examples:
+        if ex.label is not None:
+            counts = out.setdefault(ex.source, {})
+            counts[ex.label] = counts.get(ex.label, 0) + 1
+    return out
+
+
+__all__ = [
+    "HEADER_SEARCH_ROWS",
+    "REPORT_TYPES",
+    "SKIP_REASONS",
+    "TASKS",
+    "label_counts_by_source",
+    "load_dataset",
+    "parse_date",
+    "salutation_agency",
+]
