@@ -41,6 +41,7 @@ import logging
 import math
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -632,7 +633,7 @@ class _Loader:
         self.feedback_weight = feedback_weight
         self.summary = LoadSummary()
         self.examples: list[Example] = []
-        self.seen_ids: dict[tuple[str, str], tuple[str, int | None]] = {}
+        self.seen_ids: dict[tuple[str, str], tuple[str, int | None, int]] = {}
 
     # -- bookkeeping ------------------------------------------------------------------------
     def skip(
@@ -664,16 +665,45 @@ class _Loader:
             return None, "missing_label"
         return label, None
 
-    def add(self, ex: Example, file: str, namespace: str, id_column: str | None) -> None:
+    def add(
+        self,
+        ex: Example,
+        file: str,
+        namespace: str,
+        id_column: str | None,
+        *,
+        latest_wins: bool = False,
+    ) -> None:
         key = (namespace, ex.id)
         first = self.seen_ids.get(key)
         if first is not None:
-            where = f"{first[0]} row {first[1]}" if first[0] != file else f"row {first[1]}"
+            prev_file, prev_row, prev_index = first
+            if latest_wins and not self.strict:
+                # A later decision on the same report supersedes the earlier one.
+                prev = self.examples[prev_index]
+                self.summary.rows_used[prev_file] -= 1
+                if prev.label is not None:
+                    self.summary.label_counts[prev.label] -= 1
+                    self.summary.label_counts += Counter()  # drop zero counts
+                self.summary.skip(
+                    prev_file,
+                    prev_row,
+                    id_column,
+                    "duplicate_id",
+                    f"id {ex.id!r} superseded by {file} row {ex.row}",
+                )
+                self.examples[prev_index] = ex
+                self.seen_ids[key] = (file, ex.row, prev_index)
+                self.summary.rows_used[file] += 1
+                if ex.label is not None:
+                    self.summary.label_counts[ex.label] += 1
+                return
+            where = f"{prev_file} row {prev_row}" if prev_file != file else f"row {prev_row}"
             self.skip(
                 file, ex.row, id_column, "duplicate_id", f"id {ex.id!r} already used at {where}"
             )
             return
-        self.seen_ids[key] = (file, ex.row)
+        self.seen_ids[key] = (file, ex.row, len(self.examples))
         self.examples.append(ex)
         self.summary.rows_used[file] += 1
         if ex.label is not None:
@@ -778,6 +808,15 @@ class _Loader:
                 self.skip(file, row_no, "text", "empty_text", "the text is empty")
                 continue
             label = None
+            if label_key and obj.get("kind") != "triage":
+                self.skip(
+                    file,
+                    row_no,
+                    "kind",
+                    "missing_label",
+                    f"feedback of kind {obj.get('kind')!r} is not a triage decision",
+                )
+                continue
             if label_key:
                 raw = obj.get(label_key)
                 if _is_blank(raw):
@@ -822,7 +861,7 @@ class _Loader:
                 weight=weight,
                 meta=meta,
             )
-            self.add(ex, file, "feedback", "report_id")
+            self.add(ex, file, "feedback", "report_id", latest_wins=True)
 
     # -- one row of a table or JSON object --------------------------------------------------
     def date_of(

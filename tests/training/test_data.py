@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from lapor_triage.text import clean_text
-from tests.conftest import shared_file
+from tests.conftest import DEMO_DIR, shared_file
 from training.data import load_dataset, parse_date, salutation_agency
 from training.labels import REPORT_TYPES, AgencyNormaliser
 from training.records import DataError, Example, LoadResult
@@ -273,6 +273,20 @@ def test_real_national_posts_take_the_agency_from_the_salutation_and_drop_it() -
     assert set(result.summary.skipped_by_reason) <= {"missing_label", "duplicate_id"}
 
 
+def test_demo_data_loads_for_both_tasks() -> None:
+    reports = DEMO_DIR / "reports.csv"
+    if not reports.exists():
+        pytest.skip(f"demo data {reports} is not built yet")
+    paths = [reports] + [p for p in [DEMO_DIR / "feedback.jsonl"] if p.exists()]
+    types = load_dataset(paths, "report-type")
+    agencies = load_dataset(paths, "agency")
+    for result in (types, agencies):
+        assert_accounted(result)
+        assert result.summary.rows_used[str(reports)] == result.summary.rows_read[str(reports)]
+    assert set(types.summary.label_counts) == set(REPORT_TYPES)
+    assert len(agencies.summary.label_counts) >= 15
+
+
 # -------------------------------------------------------------------- fixture formats ---
 
 
@@ -502,13 +516,40 @@ def test_feedback_rows_become_weighted_examples(tmp_path: Path) -> None:
     assert (b.label, b.weight) == ("permintaan_informasi", 3.0)
     assert a.meta["provenance"] == "feedback" and a.meta["decision"] == "overridden"
     (sk,) = result.summary.skipped
-    assert (sk.row, sk.column, sk.reason) == (3, "report_type", "missing_label")
+    assert (sk.row, sk.column, sk.reason) == (3, "kind", "missing_label")
     assert_accounted(result)
 
     agency = load_dataset(path, "agency")
     assert [e.label for e in agency.examples] == ["Dinas PU Kabupaten Contoh"]
     assert agency.examples[0].weight == 1.0
     assert agency.summary.skipped_by_reason == Counter({"missing_label": 2})
+
+
+def test_a_later_feedback_decision_supersedes_an_earlier_one(tmp_path: Path) -> None:
+    def row(agency: str, when: str) -> dict[str, Any]:
+        return {
+            "kind": "triage",
+            "report_id": "r1",
+            "text": "Jalan rusak",
+            "agency": agency,
+            "report_type": "pengaduan",
+            "decision": "overridden",
+            "created_at": when,
+        }
+
+    path = write_jsonl(
+        tmp_path / "fb.jsonl",
+        [row("Dinas Sosial", "2025-01-01"), row("Dinas Perhubungan", "2025-02-01")],
+    )
+    result = load_dataset(path, "agency")
+    (e,) = result.examples
+    assert (e.label, e.row, e.date) == ("Dinas Perhubungan", 2, "2025-02-01")
+    (sk,) = result.summary.skipped
+    assert (sk.row, sk.reason) == (1, "duplicate_id") and "superseded" in sk.detail
+    assert result.summary.label_counts == Counter({"Dinas Perhubungan": 1})
+    assert_accounted(result)
+    with pytest.raises(DataError, match="row 2.*duplicate_id"):
+        load_dataset(path, "agency", strict=True)
 
 
 # ------------------------------------------------------------------------ bad input: rows ---
