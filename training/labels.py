@@ -232,6 +232,16 @@ class AgencyNormaliser:
             self(name)
         return self
 
+    @classmethod
+    def from_examples(cls, examples: Iterable[Any], **kwargs: Any) -> AgencyNormaliser:
+        """The map for loaded agency examples (their raw names are in ``meta["label_raw"]``)."""
+        self = cls(**kwargs)
+        for ex in examples:
+            raw = getattr(ex, "meta", {}).get("label_raw")
+            if not _is_missing(raw):
+                self(raw)
+        return self
+
     @property
     def variants(self) -> dict[str, list[str]]:
         """Canonical name -> raw spellings seen for it (sorted)."""

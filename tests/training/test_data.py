@@ -247,8 +247,10 @@ def test_real_agency_routing_data(name: str, rows: int) -> None:
 
 
 def test_real_kab_bandung_agency_spellings_collapse() -> None:
-    _, norm = load_real((KAB_BANDUNG,), "agency")
+    result, norm = load_real((KAB_BANDUNG,), "agency")
     assert norm.n_canonical < norm.n_raw
+    rebuilt = AgencyNormaliser.from_examples(result.examples)
+    assert rebuilt.mapping_ == norm.mapping_
     merged = {k: v for k, v in norm.variants.items() if len(v) > 1}
     assert any("Kesehatan" in k for k in merged), merged
 
