@@ -90,6 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            message = "could not read the body: it is not valid UTF-8 JSON"
+            return JSONResponse(
+                status_code=400, content={"detail": [{"field": "body", "message": message}]}
+            )
         return JSONResponse(
             status_code=exc.status_code,
             content={"detail": exc.detail},

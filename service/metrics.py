@@ -69,6 +69,8 @@ class Counter(_Metric):
     def render(self) -> list[str]:
         with self._lock:
             items = sorted(self._values.items())
+        if not items and not self.labelnames:
+            items = [((), 0.0)]  # an unlabelled counter starts at 0
         lines = self.header()
         lines += [f"{self.name}{_labels(self.labelnames, k)} {_num(v)}" for k, v in items]
         return lines
