@@ -372,7 +372,11 @@ def _read_jsonl(path: Path, file: str) -> _Table:
             raise DataError(f"malformed JSON: {exc.msg}", file=file, row=exc.lineno) from exc
         return _Table(file=file, fmt="json", records=list(enumerate(items, start=1)))
     records: list[tuple[int, Any]] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: JSON strings may hold U+2028 and other characters splitlines() breaks at.
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -380,7 +384,7 @@ def _read_jsonl(path: Path, file: str) -> _Table:
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"malformed JSON line ({exc.msg} at character {exc.pos + 1})"
-                + ("; the file looks truncated" if line_no == len(text.splitlines()) else ""),
+                + ("; the file looks truncated" if line_no == len(lines) else ""),
                 file=file,
                 row=line_no,
             ) from exc

@@ -452,6 +452,14 @@ def test_jsonl_parquet_and_json_array(tmp_path: Path) -> None:
     assert_accounted(result)
 
 
+def test_jsonl_text_may_hold_unicode_line_separators(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "u.jsonl", [{"text": "baris satu\u2028baris dua", "label": "aspirasi"}]
+    )
+    (e,) = load_dataset(path, "report-type").examples
+    assert "satu" in e.text and "dua" in e.text
+
+
 def test_several_formats_combined(tmp_path: Path) -> None:
     x = write_lapor_xlsx(
         tmp_path / "kab.xlsx", [lapor_row("1"), lapor_row("2", "", judul="Tanpa klasifikasi")]
