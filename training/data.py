@@ -337,7 +337,19 @@ def _read_xlsx(path: Path, file: str) -> _Table:
             chosen: list[tuple[int, list[Any]]] | None = None
             for ws in wb.worksheets:
                 rows: list[tuple[int, list[Any]]] = []
-                for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells_iter = ws.iter_rows(values_only=True)
+                if (ws.max_row or 0) >= PROGRESS_MIN_ROWS:
+                    from tqdm.auto import tqdm
+
+                    cells_iter = tqdm(
+                        cells_iter,
+                        total=ws.max_row,
+                        desc=f"reading {path.name}",
+                        unit="row",
+                        leave=False,
+                        disable=None,
+                    )
+                for row_no, values in enumerate(cells_iter, start=1):
                     rows.append((row_no, list(values)))
                 cells = [[_cell_str(v) for v in r] for _, r in rows[:HEADER_SEARCH_ROWS]]
                 if chosen is None:
@@ -1041,6 +1053,54 @@ def label_counts_by_source(examples: Iterable[Example]) -> dict[str, dict[str, i
             counts = out.setdefault(ex.source, {})
             counts[ex.label] = counts.get(ex.label, 0) + 1
     return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m training.data --task agency FILE ...``: what the loader makes of some files."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m training.data", description=main.__doc__)
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--task", choices=[*TASKS, "none"], default="none")
+    parser.add_argument("--text-column")
+    parser.add_argument("--label-column")
+    parser.add_argument("--date-column")
+    parser.add_argument("--id-column")
+    parser.add_argument("--strict", action="store_true")
+    parser.add_argument("--agency-map", type=Path, help="write the raw→canonical agency map here")
+    args = parser.parse_args(argv)
+    norm = AgencyNormaliser()
+    try:
+        result = load_dataset(
+            args.files,
+            None if args.task == "none" else args.task,
+            text_column=args.text_column,
+            label_column=args.label_column,
+            strict=args.strict,
+            date_column=args.date_column,
+            id_column=args.id_column,
+            agency_normaliser=norm,
+        )
+    except DataError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(result.summary.render())
+    for source, counts in label_counts_by_source(result.examples).items():
+        top = sorted(counts.items(), key=lambda kv: -kv[1])
+        print(f"{source}: {len(counts)} labels: " + ", ".join(f"{k} {v}" for k, v in top[:12]))
+    dated = [e.date for e in result.examples if e.date]
+    if dated:
+        print(f"dates: {len(dated)} of {len(result.examples)} dated, {min(dated)} … {max(dated)}")
+    if args.task == "agency":
+        print(f"agencies: {norm.n_raw} raw spellings -> {norm.n_canonical} canonical")
+        if args.agency_map:
+            norm.save(args.agency_map)
+            print(f"agency map written to {args.agency_map}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
 
 
 __all__ = [

@@ -106,6 +106,7 @@ _ACRONYMS = frozenset(
     bpjs bpbd bpn bkd bkpsdm bumd bumn dprd dpmptsp dpupr pupr pdam rsud
     rsia rs upt uptd smp sma smk sd tk paud mts umkm ukm kb ri tni polri pln pt kc kcp pu
     esdm atr ojk ppid rt rw dp2kbp3a daldukppa bkkbn kua kpu bawaslu lpse dpkp dlh dkpp
+    dki ham cpns pns asn bkn bpnt kpk bnn bpom bps lkpp dpr mpr
     """.split()
 )
 # Words kept in lower case inside a display name.

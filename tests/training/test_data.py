@@ -816,3 +816,28 @@ def test_parse_date_refuses_nonsense(raw: str) -> None:
 )
 def test_salutation_agency(text: str, agency: str | None) -> None:
     assert salutation_agency(text) == agency
+
+
+def test_inspection_command_prints_the_summary_and_writes_the_agency_map(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.data import main
+
+    path = write_lapor_csv(
+        tmp_path / "e.csv",
+        [
+            lapor_row("1", instansi="Dinas Kesehatan Kab. Contoh"),
+            lapor_row("2", instansi="DINAS KESEHATAN KABUPATEN Contoh"),
+            lapor_row("3", instansi=""),
+        ],
+    )
+    out_map = tmp_path / "map.json"
+    assert main(["--task", "agency", str(path), "--agency-map", str(out_map)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 rows read, 2 used" in printed and "missing_label: 1" in printed
+    assert "2 raw spellings -> 1 canonical" in printed
+    assert set(json.loads(out_map.read_text())["mapping"].values()) == {
+        "Dinas Kesehatan Kabupaten Contoh"
+    }
+    assert main(["--task", "report-type", str(tmp_path / "absent.csv")]) == 2
+    assert "not found" in capsys.readouterr().out
