@@ -253,11 +253,15 @@ def group_split(
         if len(test_idx) >= target:
             break
         idx = members[group_list[j]]
-        if len(test_idx) + len(idx) > target and test_idx:
-            continue  # would overshoot: try a smaller group
-        if len(idx) == len(examples):
-            continue  # one group holds everything: it must stay in training
-        test_idx.update(idx)
+        if len(test_idx) + len(idx) <= target:
+            test_idx.update(idx)
+    if not test_idx and target:
+        # Every group is bigger than the test share: take the smallest one that leaves a train side.
+        sizes = sorted((len(members[g]), k) for k, g in enumerate(group_list))
+        for size, k in sizes:
+            if size < len(examples):
+                test_idx.update(members[group_list[k]])
+                break
     train = [e for i, e in enumerate(examples) if i not in test_idx]
     test = [e for i, e in enumerate(examples) if i in test_idx]
     return Split(train, test, "group", note=f"{len(members)} groups")

@@ -187,3 +187,13 @@ def test_group_split_never_puts_a_group_on_both_sides(seed: int) -> None:
 def test_group_split_checks_the_number_of_keys() -> None:
     with pytest.raises(ValueError, match="group keys"):
         group_split(make_examples(5), ["a", "b"], test_size=0.2)
+
+
+def test_group_split_with_only_big_groups_takes_the_smallest() -> None:
+    exs = [
+        Example(id=str(i), text=f"t{i}", label="a", meta={"g": "big" if i < 60 else "small"})
+        for i in range(100)
+    ]
+    split = group_split(exs, "g", test_size=0.15, seed=0)
+    assert {e.meta["g"] for e in split.test} == {"small"}
+    assert len(split.train) == 60
