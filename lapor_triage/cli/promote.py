@@ -73,9 +73,10 @@ def print_result(console: Any, result: Any) -> None:
     if result.candidate_metrics or result.champion_metrics:
         table = Table(
             title=(
-                f"lapor-triage-{result.task}: champion v{result.previous_champion} vs candidate "
-                f"v{result.version} on {result.n_eval} rows ({result.eval_source})"
-            )
+                f"lapor-triage-{result.task}: champion v{result.previous_champion} "
+                f"vs candidate v{result.version}"
+            ),
+            caption=f"on {result.n_eval} rows: {result.eval_source}",
         )
         table.add_column("metric")
         table.add_column(f"champion v{result.previous_champion}", justify="right")
