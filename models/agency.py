@@ -1,0 +1,231 @@
+"""Agency routing: a ranked, calibrated list of agencies (instansi) with an abstain flag.
+
+Word + character n-gram TF-IDF, a LinearSVC with temperature-calibrated probabilities and, where
+records carry ``kecamatan`` / ``kelurahan``, location features plus a *location-office* rule:
+a report disposed to the kelurahan (or kecamatan) office of its own location is learned as one
+pooled class (``@kelurahan`` / ``@kecamatan``) whose probability goes, at prediction time, to the
+office named by the record's location. Text alone can hardly tell ``Kelurahan Ploso`` from
+``Kelurahan Mojo``; the location column can, and pooling lets the rare offices share evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from models.base import Predictor, Record, register
+from models.features import CalibratedLinear, TextFeatures, normalise_place, record_location
+
+OFFICE_KINDS = ("kelurahan", "kecamatan")
+_OFFICE_RE = {
+    "kelurahan": re.compile(r"^\s*(?:kelurahan|kel\.)\s*(.+?)\s*$", re.IGNORECASE),
+    "kecamatan": re.compile(r"^\s*(?:kecamatan|kec\.)\s*(.+?)\s*$", re.IGNORECASE),
+}
+POOLED = {kind: f"@{kind}" for kind in OFFICE_KINDS}
+
+
+def office_of(label: str) -> tuple[str, str] | None:
+    """``"Kelurahan Ngagel Rejo"`` -> ``("kelurahan", "ngagel rejo")``; None for other agencies."""
+    for kind, rx in _OFFICE_RE.items():
+        m = rx.match(label)
+        if m:
+            return kind, normalise_place(m.group(1))
+    return None
+
+
+@register
+class AgencyRouter(Predictor):
+    """Ranked agencies with calibrated probabilities; ``abstain`` when the best is unsure."""
+
+    task = "agency"
+
+    def __init__(
+        self,
+        max_features: int | None = 200_000,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        min_df: int = 2,
+        C: float = 0.5,
+        class_weight: str | None = None,
+        calibration: str = "temperature",
+        abstain_threshold: float = 0.35,
+        use_location: bool = True,
+        location_weight: float = 0.5,
+        location_offices: bool = True,
+        min_count: int = 1,
+        encoder: str | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.max_features = max_features
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.min_df = min_df
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.abstain_threshold = abstain_threshold
+        self.use_location = use_location
+        self.location_weight = location_weight
+        self.location_offices = location_offices
+        self.min_count = min_count
+        self.encoder = encoder
+        self.random_state = random_state
+
+    # --- learning ----------------------------------------------------------------------------
+    def _featurize(self, X: Sequence[Record], fit: bool = False) -> Any:
+        if fit:
+            self.features_ = TextFeatures(
+                word_ngram_range=self.word_ngram_range,
+                char_ngram_range=self.char_ngram_range,
+                max_features=self.max_features,
+                min_df=self.min_df,
+                location=self.use_location,
+                location_weight=self.location_weight,
+            ).fit(X)
+        feats = self.features_.transform(X)
+        if self.encoder:
+            from models.embeddings import embedding_block
+
+            feats = embedding_block(self, X, feats, fit=fit)
+        return feats
+
+    def _internal_labels(self, X: Sequence[Record], y: list[str]) -> list[str]:
+        """Replace 'the office of the record's own location' by the pooled class."""
+        if not self.location_offices:
+            return list(y)
+        out = []
+        for rec, label in zip(X, y, strict=True):
+            office = office_of(label)
+            if office is not None and office[1] and record_location(rec, office[0]) == office[1]:
+                out.append(POOLED[office[0]])
+            else:
+                out.append(label)
+        return out
+
+    def fit(
+        self,
+        X: Sequence[Record],
+        y: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+    ) -> AgencyRouter:
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
+        if len(X) == 0:
+            raise ValueError("cannot fit on zero examples")
+        y = [str(v) for v in y]
+        X = list(X)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if self.min_count > 1:  # optionally leave out agencies too rare to learn
+            counts = Counter(y)
+            keep = [i for i, label in enumerate(y) if counts[label] >= self.min_count]
+            if not keep:
+                raise ValueError(f"no agency has at least min_count={self.min_count} examples")
+            X, y = [X[i] for i in keep], [y[i] for i in keep]
+            sw = None if sw is None else sw[keep]
+
+        # Offices: canonical label for every (kind, place) seen as a label.
+        spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for label in y:
+            office = office_of(label)
+            if office is not None and office[1]:
+                spellings[office][label] += 1
+        self.offices_ = {key: c.most_common(1)[0][0] for key, c in spellings.items()}
+        self.office_prior_ = {kind: Counter() for kind in OFFICE_KINDS}
+        for label in y:
+            office = office_of(label)
+            if office is not None and office in self.offices_:
+                self.office_prior_[office[0]][self.offices_[office]] += 1
+
+        internal = self._internal_labels(X, y)
+        feats = self._featurize(X, fit=True)
+        self.clf_ = CalibratedLinear(
+            C=self.C,
+            class_weight=self.class_weight,
+            calibration=self.calibration,
+            random_state=self.random_state,
+        ).fit(feats, internal, sample_weight=sw)
+        self.clf_.oof_margins_ = None
+        self.classes_ = np.array(sorted(set(y)))
+        self._index_ = {c: i for i, c in enumerate(self.classes_)}
+        # internal column -> output column (or pooled kind)
+        self.internal_map_ = []
+        for c in self.clf_.classes_:
+            kind = next((k for k, p in POOLED.items() if p == c), None)
+            self.internal_map_.append(("pooled", kind) if kind else ("class", self._index_[c]))
+        return self
+
+    # --- prediction --------------------------------------------------------------------------
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self._index_ = {c: i for i, c in enumerate(self.classes_)}
+
+    def _pooled_weights(self, rec: Record, kind: str) -> dict[int, float]:
+        """Where the probability of the pooled office class goes for one record."""
+        place = record_location(rec, kind)
+        label = self.offices_.get((kind, place)) if place else None
+        if label is not None:
+            return {self._index_[label]: 1.0}
+        prior = self.office_prior_.get(kind) or Counter()
+        total = sum(prior.values())
+        if not total:
+            return {}
+        return {self._index_[lab]: n / total for lab, n in prior.items()}
+
+    def predict_proba(self, X: Sequence[Record]) -> np.ndarray:
+        self._check_fitted()
+        X = list(X)
+        n_out = len(self.classes_)
+        if len(X) == 0:
+            return np.zeros((0, n_out))
+        if self.clf_.model_ is None:  # a single agency in training
+            return np.ones((len(X), n_out))
+        p_int = self.clf_.predict_proba(self._featurize(X))
+        out = np.zeros((len(X), n_out))
+        class_cols = [(j, t[1]) for j, t in enumerate(self.internal_map_) if t[0] == "class"]
+        if class_cols:
+            src, dst = zip(*class_cols, strict=True)
+            out[:, list(dst)] += p_int[:, list(src)]
+        for j, (what, kind) in enumerate(self.internal_map_):
+            if what != "pooled":
+                continue
+            for i, rec in enumerate(X):
+                weights = self._pooled_weights(rec, kind)
+                for col, w in weights.items():
+                    out[i, col] += p_int[i, j] * w
+        total = out.sum(axis=1, keepdims=True)
+        total[total == 0] = 1.0
+        return out / total
+
+    def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
+        """``{"label", "probabilities" (top ``top``), "top_k": [{"agency", "probability"}], "abstain"}``."""
+        proba = self.predict_proba(X)
+        out = []
+        for row in proba:
+            order = np.argsort(-row, kind="stable")[:top]
+            ranked = [(str(self.classes_[j]), round(float(row[j]), 6)) for j in order]
+            out.append(
+                {
+                    "label": ranked[0][0],
+                    "probabilities": dict(ranked),
+                    "top_k": [{"agency": a, "probability": p} for a, p in ranked],
+                    "abstain": bool(row[order[0]] < self.abstain_threshold),
+                }
+            )
+        return out
+
+    def abstains(self, X: Sequence[Record]) -> list[bool]:
+        """True where the best agency's probability is under ``abstain_threshold``."""
+        return [bool(v < self.abstain_threshold) for v in self.predict_proba(X).max(axis=1)]
+
+    def extra_config(self) -> dict[str, Any]:
+        if not self.is_fitted:
+            return {}
+        return {
+            "abstain_threshold": float(self.abstain_threshold),
+            "temperature": float(self.clf_.temperature_),
+            "n_location_offices": len(self.offices_),
+        }

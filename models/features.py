@@ -1,0 +1,302 @@
+"""Features and the calibrated linear head shared by the triage predictors.
+
+* :class:`TextFeatures` turns records into a sparse matrix: word and character n-gram TF-IDF,
+  optional cue counts (questions, proposals, demands: see :data:`CUE_PATTERNS`) and optional
+  location tokens (``kecamatan`` / ``kelurahan``).
+* :class:`CalibratedLinear` is a linear model (LinearSVC or logistic regression) whose margins are
+  turned into probabilities by a softmax with a temperature fitted on out-of-fold margins
+  (``calibration="temperature"``), or by scikit-learn's ``CalibratedClassifierCV``
+  (``"sigmoid"`` / ``"isotonic"``). Both degrade gracefully on tiny data and tiny classes.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from models.base import Record, record_text
+
+# --- cues for the report type ---------------------------------------------------------------------
+# Each cue is a regular expression over the lower-cased text; its count (log-scaled) is a feature.
+CUE_PATTERNS: dict[str, str] = {
+    "question_mark": r"\?",
+    "question_word": r"\b(?:apakah|apa|bagaimana|gimana|bgmn|berapa|kapan|kenapa|mengapa|dimana|di mana|kemana|siapa|bisakah|bolehkah|adakah|kah)\b",
+    "ask_info": r"\b(?:mohon|minta|butuh|meminta|memohon|ingin|mau)\s+(?:\w+\s+){0,2}(?:informasi|info|penjelasan|kejelasan|keterangan|konfirmasi|klarifikasi|jawaban|arahan|petunjuk)\b",
+    "info_word": r"\b(?:informasi|info|penjelasan|syarat|persyaratan|prosedur|cara|jadwal|tanya|bertanya|menanyakan|pertanyaan|ditanyakan)\b",
+    "proposal": r"\b(?:usul|usulan|mengusulkan|diusulkan|saran|menyarankan|sarankan|aspirasi|harapan|berharap|semoga|sebaiknya|seharusnya|alangkah|hendaknya|perlu|agar|supaya)\b",
+    "build_request": r"\b(?:mohon|harap|tolong|minta|agar)\s+(?:\w+\s+){0,2}(?:dibangun|dibuat|dibuatkan|diadakan|ditambah|ditambahkan|dipasang|dipasangkan|disediakan|dibangunkan|diprogramkan|direalisasikan)\b",
+    "complaint": r"\b(?:rusak|keluh|mengeluh|keluhan|kecewa|tidak\s+(?:ada|bisa|pernah|sesuai)|belum|lambat|pungli|macet|banjir|bau|sampah|parah|resah|meresahkan|terganggu|mengganggu)\b",
+    "request_action": r"\b(?:mohon|tolong|harap|segera)\s+(?:\w+\s+){0,1}(?:di\w+kan|di\w+i|ditindak\w*|ditertibkan|diperbaiki|dicek|ditinjau)\b",
+    "thanks": r"\b(?:terima\s*kasih|terimakasih|makasih|trims)\b",
+}
+_CUE_RES = {name: re.compile(pat, re.IGNORECASE) for name, pat in CUE_PATTERNS.items()}
+_LOC_PREFIX_RE = re.compile(r"^(?:kel(?:urahan)?|kec(?:amatan)?|desa|ds)\.?\s+", re.IGNORECASE)
+_NON_WORD_RE = re.compile(r"\W+")
+
+LOCATION_FIELDS = ("kecamatan", "kelurahan")
+
+
+def normalise_place(value: Any) -> str:
+    """``"Kel. Ngagel Rejo "`` -> ``"ngagel rejo"``; empty string for missing values."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = _LOC_PREFIX_RE.sub("", str(value).strip())
+    return _NON_WORD_RE.sub(" ", text.lower()).strip()
+
+
+def record_location(record: Record, field: str) -> str:
+    """The normalised ``kecamatan`` / ``kelurahan`` of a record ('' where unknown)."""
+    if isinstance(record, Mapping):
+        return normalise_place(record.get(field))
+    return ""
+
+
+def cue_counts(texts: Sequence[str]) -> np.ndarray:
+    """``log1p`` of how often each cue of :data:`CUE_PATTERNS` occurs, shape ``(n, n_cues)``."""
+    out = np.zeros((len(texts), len(_CUE_RES)), dtype=np.float64)
+    for i, text in enumerate(texts):
+        for j, rx in enumerate(_CUE_RES.values()):
+            out[i, j] = len(rx.findall(text))
+    return np.log1p(out)
+
+
+def _location_tokens(record: Record) -> list[str]:
+    tokens = []
+    for field in LOCATION_FIELDS:
+        place = record_location(record, field)
+        if place:
+            tokens.append(f"{field}={place}")
+    return tokens
+
+
+class TextFeatures:
+    """Records -> sparse features (word + char TF-IDF, optional cues and location one-hots)."""
+
+    def __init__(
+        self,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        max_features: int | None = 200_000,
+        min_df: int = 1,
+        cues: bool = False,
+        cue_weight: float = 0.5,
+        location: bool = False,
+        location_weight: float = 1.0,
+    ) -> None:
+        self.word_ngram_range = tuple(word_ngram_range)
+        self.char_ngram_range = tuple(char_ngram_range)
+        self.max_features = max_features
+        self.min_df = min_df
+        self.cues = cues
+        self.cue_weight = cue_weight
+        self.location = location
+        self.location_weight = location_weight
+
+    def fit(self, X: Sequence[Record]) -> TextFeatures:
+        texts = [record_text(r) for r in X]
+        min_df = self.min_df if len(texts) >= 50 else 1
+        half = None if self.max_features is None else max(1, self.max_features // 2)
+        self.word_ = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=self.word_ngram_range,
+            lowercase=True,
+            sublinear_tf=True,
+            min_df=min_df,
+            max_features=half,
+            token_pattern=r"(?u)\b\w+\b|\?",
+            dtype=np.float32,
+        ).fit(texts)
+        self.char_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=self.char_ngram_range,
+            lowercase=True,
+            sublinear_tf=True,
+            min_df=min_df,
+            max_features=half,
+            dtype=np.float32,
+        ).fit(texts)
+        if self.location:
+            vocab = sorted({t for r in X for t in _location_tokens(r)})
+            self.location_vocab_ = {t: i for i, t in enumerate(vocab)}
+        return self
+
+    def transform(self, X: Sequence[Record]) -> sp.csr_matrix:
+        texts = [record_text(r) for r in X]
+        blocks = [self.word_.transform(texts), self.char_.transform(texts)]
+        if self.cues:
+            blocks.append(sp.csr_matrix(cue_counts(texts) * self.cue_weight, dtype=np.float32))
+        if self.location:
+            rows, cols = [], []
+            for i, r in enumerate(X):
+                for t in _location_tokens(r):
+                    j = self.location_vocab_.get(t)
+                    if j is not None:
+                        rows.append(i)
+                        cols.append(j)
+            data = np.full(len(rows), self.location_weight, dtype=np.float32)
+            blocks.append(
+                sp.csr_matrix(
+                    (data, (rows, cols)), shape=(len(X), max(1, len(self.location_vocab_)))
+                )
+            )
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def fit_transform(self, X: Sequence[Record]) -> sp.csr_matrix:
+        return self.fit(X).transform(X)
+
+
+# --- calibrated linear head -----------------------------------------------------------------------
+def _margins_2d(decision: np.ndarray) -> np.ndarray:
+    """LinearSVC's binary decision function is 1-D: make it (n, 2) so softmax works the same."""
+    decision = np.asarray(decision, dtype=np.float64)
+    if decision.ndim == 1:
+        return np.column_stack([np.zeros_like(decision), decision])
+    return decision
+
+
+def fit_temperature(margins: np.ndarray, y_idx: np.ndarray) -> float:
+    """Temperature ``T`` minimising the log loss of ``softmax(margins / T)``."""
+    if len(y_idx) == 0:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        logp = log_softmax(margins / np.exp(log_t), axis=1)
+        return float(-logp[np.arange(len(y_idx)), y_idx].mean())
+
+    res = minimize_scalar(nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded")
+    return float(np.exp(res.x))
+
+
+class CalibratedLinear:
+    """A linear classifier with calibrated probabilities that copes with tiny classes.
+
+    ``calibration="temperature"`` (default) fits one temperature on out-of-fold margins, so every
+    class, however rare, gets a probability; ``"sigmoid"``/``"isotonic"`` use
+    ``CalibratedClassifierCV`` (one calibrator per class) when every class has at least two
+    examples and fall back to the temperature otherwise. ``oof_margins_`` (out-of-fold margins of
+    the training data, with ``oof_index_``) is kept for tuning decision rules without touching test
+    data, then dropped by the owner before saving if not needed.
+    """
+
+    def __init__(
+        self,
+        C: float = 0.5,
+        class_weight: str | None = "balanced",
+        calibration: str = "temperature",
+        cv: int = 3,
+        random_state: int = 0,
+        max_iter: int = 2000,
+    ) -> None:
+        if calibration not in {"temperature", "sigmoid", "isotonic"}:
+            raise ValueError(
+                f"calibration must be 'temperature', 'sigmoid' or 'isotonic', not {calibration!r}"
+            )
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.cv = cv
+        self.random_state = random_state
+        self.max_iter = max_iter
+
+    def _base(self) -> LinearSVC:
+        return LinearSVC(
+            C=self.C,
+            class_weight=self.class_weight,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+
+    def _fit_base(self, X: Any, y_idx: np.ndarray, sample_weight: np.ndarray | None) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning on tiny/odd folds
+            return self._base().fit(X, y_idx, sample_weight=sample_weight)
+
+    def _full_margins(self, model: Any, X: Any, n_classes: int) -> np.ndarray:
+        """Margins for all ``n_classes`` even when ``model`` saw only some of them."""
+        m = _margins_2d(model.decision_function(X))
+        seen = np.asarray(model.classes_)
+        if len(seen) == n_classes:
+            return m
+        out = np.full((m.shape[0], n_classes), m.min() - 5.0 if m.size else -5.0)
+        out[:, seen] = m if len(seen) > 1 else 0.0
+        return out
+
+    def fit(
+        self, X: Any, y: Sequence[str], sample_weight: Sequence[float] | None = None
+    ) -> CalibratedLinear:
+        y = np.asarray([str(v) for v in y])
+        self.classes_ = np.unique(y)
+        y_idx = np.searchsorted(self.classes_, y)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        n_classes = len(self.classes_)
+        self.temperature_ = 1.0
+        self.calibrated_ = None
+        self.oof_margins_ = None
+        self.oof_index_ = None
+        if n_classes == 1:
+            self.model_ = None
+            return self
+        counts = Counter(y_idx.tolist())
+        n_splits = min(self.cv, max(counts.values()))
+        if n_splits >= 2 and len(y) >= 2 * n_splits:
+            # Out-of-fold margins. A class with fewer examples than folds is missing from some
+            # training folds; stratification still spreads it as well as it can.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "least populated class has only 1 member"
+                folds = list(
+                    StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state).split(
+                        np.zeros(len(y)), y_idx
+                    )
+                )
+            oof = np.zeros((len(y), n_classes))
+            for tr, te in folds:
+                if len(np.unique(y_idx[tr])) < 2:
+                    oof[te] = 0.0
+                    continue
+                part = self._fit_base(X[tr], y_idx[tr], None if sw is None else sw[tr])
+                oof[te] = self._full_margins(part, X[te], n_classes)
+            self.oof_margins_ = oof
+            self.temperature_ = fit_temperature(oof, y_idx)
+        self.model_ = self._fit_base(X, y_idx, sw)
+        if self.calibration != "temperature" and min(counts.values()) >= 2:
+            from sklearn.calibration import CalibratedClassifierCV
+
+            cv = min(self.cv, min(counts.values()))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.calibrated_ = CalibratedClassifierCV(
+                    self._base(), method=self.calibration, cv=cv, ensemble=False
+                ).fit(X, y_idx, sample_weight=sw)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        if self.model_ is None:
+            return np.zeros((X.shape[0], len(self.classes_)))
+        return self._full_margins(self.model_, X, len(self.classes_))
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        if self.model_ is None:
+            return np.zeros((X.shape[0], 1))
+        if self.calibrated_ is not None:
+            p = self.calibrated_.predict_proba(X)
+            return np.log(np.clip(p, 1e-12, 1.0))
+        return log_softmax(self.decision_function(X) / self.temperature_, axis=1)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.exp(self.predict_log_proba(X))
+
+
+def proba_from_log(logp: np.ndarray) -> np.ndarray:
+    """Row-normalised probabilities from (possibly shifted) log-probabilities."""
+    return softmax(logp, axis=1)

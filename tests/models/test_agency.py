@@ -1,0 +1,142 @@
+"""AgencyRouter: ranking, calibrated probabilities, abstain, location offices, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.agency import AgencyRouter, office_of
+from models.base import load_model
+
+DINAS = {
+    "Dinas Pekerjaan Umum": [
+        "jalan berlubang di depan pasar belum diperbaiki",
+        "aspal jalan rusak parah setelah hujan",
+        "jembatan retak dan membahayakan pengendara",
+        "saluran drainase jalan ambrol",
+    ],
+    "Dinas Lingkungan Hidup": [
+        "sampah menumpuk di TPS tidak diangkut",
+        "pohon tumbang menutup taman kota",
+        "bau limbah pabrik mencemari sungai",
+        "pembakaran sampah liar menimbulkan asap",
+    ],
+    "Dinas Kependudukan": [
+        "KTP elektronik belum jadi sudah tiga bulan",
+        "kartu keluarga salah cetak nama anak",
+        "akta kelahiran belum terbit",
+        "pindah domisili data belum diperbarui",
+    ],
+}
+OFFICE_TEXTS = [
+    "surat pengantar RT untuk keterangan domisili ditolak petugas",
+    "pelayanan surat keterangan di kantor lambat",
+    "petugas kantor tidak ada di tempat saat jam kerja",
+    "minta tanda tangan lurah untuk surat tidak mampu",
+]
+PLACES = ["Ploso", "Mojo", "Kebraon"]
+
+
+def _data() -> tuple[list[dict], list[str]]:
+    X, y = [], []
+    for agency, texts in DINAS.items():
+        for i, t in enumerate(texts):
+            X.append({"text": t, "kecamatan": "Tambaksari", "kelurahan": PLACES[i % 3]})
+            y.append(agency)
+    for place in PLACES:
+        for t in OFFICE_TEXTS:
+            X.append({"text": t, "kecamatan": "Tambaksari", "kelurahan": place})
+            y.append(f"Kelurahan {place}")
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[list[dict], list[str]]:
+    return _data()
+
+
+@pytest.fixture(scope="module")
+def router(data) -> AgencyRouter:
+    X, y = data
+    return AgencyRouter().fit(X, y)
+
+
+def test_office_of_parses_office_labels() -> None:
+    assert office_of("Kelurahan Ngagel Rejo") == ("kelurahan", "ngagel rejo")
+    assert office_of("Kecamatan Tambaksari") == ("kecamatan", "tambaksari")
+    assert office_of("Dinas Sosial") is None
+
+
+def test_fit_returns_self_with_all_agencies(data) -> None:
+    X, y = data
+    r = AgencyRouter()
+    assert r.fit(X, y) is r
+    assert set(r.classes_) == set(y)
+
+
+def test_location_decides_between_kelurahan_offices(router: AgencyRouter) -> None:
+    for place in PLACES:
+        rec = {"text": OFFICE_TEXTS[0], "kecamatan": "Tambaksari", "kelurahan": place}
+        assert router.predict([rec]) == [f"Kelurahan {place}"]
+
+
+def test_without_location_office_mass_is_spread(router: AgencyRouter) -> None:
+    proba = router.predict_proba([OFFICE_TEXTS[1]])[0]
+    cols = [list(router.classes_).index(f"Kelurahan {p}") for p in PLACES]
+    assert np.allclose(proba[cols], proba[cols][0], atol=1e-6)  # equal training counts
+
+
+def test_top_k_ordering_and_probabilities(router: AgencyRouter) -> None:
+    X = ["jalan rusak berlubang", {"text": "sampah tidak diangkut", "kelurahan": "Mojo"}]
+    for ranked in router.top_k(X, k=3):
+        probs = [p for _, p in ranked]
+        assert len(ranked) == 3
+        assert probs == sorted(probs, reverse=True)
+        assert sum(probs) <= 1.0 + 1e-9
+    assert router.top_k(["jalan rusak berlubang"], k=1)[0][0][0] == "Dinas Pekerjaan Umum"
+
+
+def test_predict_records_fields_and_abstain_threshold(data) -> None:
+    X, y = data
+    sure = AgencyRouter(abstain_threshold=0.0).fit(X, y)
+    never = AgencyRouter(abstain_threshold=1.01).fit(X, y)
+    rows = sure.predict_records(["aspal jalan rusak"], top=10)
+    assert set(rows[0]) == {"label", "probabilities", "top_k", "abstain"}
+    assert rows[0]["abstain"] is False
+    assert [d["agency"] for d in rows[0]["top_k"]] == list(rows[0]["probabilities"])
+    assert len(rows[0]["top_k"]) == min(10, len(sure.classes_))
+    assert never.predict_records(["aspal jalan rusak"])[0]["abstain"] is True
+    # a middle threshold abstains exactly where the best probability is below it
+    best = sure.predict_proba(X).max(axis=1)
+    mid = float(np.median(best))
+    r = AgencyRouter(abstain_threshold=mid).fit(X, y)
+    assert r.abstains(X) == [bool(b < mid) for b in best]
+
+
+def test_save_load_round_trip(router: AgencyRouter, data, tmp_path) -> None:
+    X, _ = data
+    router.save(tmp_path / "router")
+    loaded = load_model(tmp_path / "router")
+    assert isinstance(loaded, AgencyRouter)
+    assert np.array_equal(loaded.predict_proba(X), router.predict_proba(X))
+    assert loaded.predict_records(X[:3]) == router.predict_records(X[:3])
+
+
+def test_without_location_features(data) -> None:
+    X, y = data
+    r = AgencyRouter(use_location=False, location_offices=False).fit(X, y)
+    proba = r.predict_proba(X)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_min_count_leaves_out_rare_agencies(data) -> None:
+    X, y = data
+    X2 = [*X, "laporan tentang pajak kendaraan"]
+    y2 = [*y, "Badan Pendapatan"]
+    assert "Badan Pendapatan" in AgencyRouter().fit(X2, y2).classes_
+    assert "Badan Pendapatan" not in AgencyRouter(min_count=2).fit(X2, y2).classes_
+
+
+def test_single_agency_training_set() -> None:
+    r = AgencyRouter().fit(["a b c", "d e f"], ["Dinas X", "Dinas X"])
+    assert r.predict(["apa saja"]) == ["Dinas X"]

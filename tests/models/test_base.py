@@ -1,0 +1,64 @@
+"""The model folder format shared by the triage predictors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models.base import FORMAT_VERSION, ModelFormatError, load_model
+from models.report_type import ReportTypeClassifier
+
+TEXTS = [
+    "jalan rusak",
+    "apakah ada info?",
+    "usul taman",
+    "sampah bau",
+    "bagaimana caranya?",
+    "saran halte",
+]
+LABELS = ["pengaduan", "permintaan_informasi", "aspirasi"] * 2
+
+
+@pytest.fixture()
+def saved(tmp_path):
+    path = tmp_path / "model"
+    ReportTypeClassifier().fit(TEXTS, LABELS).save(path)
+    return path
+
+
+def test_saved_folder_holds_config_labels_and_state(saved) -> None:
+    config = json.loads((saved / "config.json").read_text())
+    assert config["format_version"] == FORMAT_VERSION
+    assert config["task"] == "report-type"
+    assert config["class"] == "ReportTypeClassifier"
+    assert json.loads((saved / "labels.json").read_text()) == sorted(set(LABELS))
+    assert (saved / "model.joblib").stat().st_size > 0
+
+
+def test_wrong_format_version_gives_a_clear_error(saved) -> None:
+    config = json.loads((saved / "config.json").read_text())
+    config["format_version"] = FORMAT_VERSION + 1
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="format version") as info:
+        load_model(saved)
+    assert "Retrain" in str(info.value)
+
+
+def test_loading_as_the_wrong_class_is_refused(saved) -> None:
+    from models.agency import AgencyRouter
+
+    with pytest.raises(ModelFormatError, match="ReportTypeClassifier"):
+        AgencyRouter.load(saved)
+
+
+def test_missing_state_file(saved) -> None:
+    (saved / "model.joblib").unlink()
+    with pytest.raises(ModelFormatError, match="model.joblib"):
+        load_model(saved)
+
+
+def test_labels_that_do_not_match_are_detected(saved) -> None:
+    (saved / "labels.json").write_text(json.dumps(["a", "b", "c"]))
+    with pytest.raises(ModelFormatError, match="labels.json"):
+        load_model(saved)
