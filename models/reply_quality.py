@@ -1,0 +1,460 @@
+"""Reply quality: is a follow-up (tindak lanjut) substantif or normatif *for the report it answers*?
+
+``ReplyQualityScorer`` combines two judgements, following ../shared/data/replies/GUIDELINE.md:
+
+1. **content** — does the reply carry concrete content (an action, a date, a finding, the requested
+   information, a reasoned decision, a request for a specific detail)? A logistic regression over
+   TF-IDF of the reply (words and character n-grams) plus hand-made signals
+   (:mod:`models.reply_signals`: boilerplate lexicon hits and coverage, completed-action verbs,
+   dates, quantities, named units and places, whether the report's question is answered).
+2. **relevance** — is that content about *this* report? A logistic regression over report↔reply
+   signals (TF-IDF cosines, overlap of content words and of the reply's specific tokens with the
+   report, topic consistency, optionally a multilingual sentence encoder). It learns from the
+   pairs the guideline labels ``tidak_relevan`` and from *relevance swaps* made from the training
+   data: each substantive reply placed under the most similar other report.
+
+A small logistic combiner, fitted on out-of-fold outputs of both, gives calibrated
+``P(substantif)``. Reasons come from one-vs-rest models on the labelled reason codes, merged with
+lexicon evidence and kept consistent with the label. Evidence is a list of character spans of the
+reply text as given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import StandardScaler
+
+from models.base import Predictor, Record, record_text, register
+from models.reply_lexicon import (
+    NORMATIF_REASONS,
+    REASONS,
+    SUBSTANTIF_REASONS,
+    find_phrases,
+)
+from models.reply_signals import (
+    PAIR_SIGNAL_NAMES,
+    content_signals,
+    content_words,
+    pair_signals,
+    truncate,
+)
+
+LABELS = ["normatif", "substantif"]
+
+
+class EmptyReplyError(ValueError):
+    """The reply text is empty or whitespace: there is nothing to judge."""
+
+    def __init__(self, message: str = "nothing to judge: reply_text is empty") -> None:
+        super().__init__(message)
+
+
+def _relevance_analyzer(text: str) -> list[str]:
+    """Content words (stemmed, stopwords and boilerplate removed) for report↔reply similarity."""
+    return sorted(content_words(text)) if text else []
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _reply_of(record: Record) -> str:
+    text = record_text(record, "reply_text")
+    if not text and not isinstance(record, str):
+        text = record_text(record, "text")
+    return text
+
+
+def _report_of(record: Record) -> str:
+    return "" if isinstance(record, str) else record_text(record, "report_text")
+
+
+@register
+class ReplyQualityScorer(Predictor):
+    """normatif | substantif for a (report, reply) pair, with reasons, evidence and relevance."""
+
+    task = "reply-quality"
+
+    def __init__(
+        self,
+        C: float = 32.0,
+        signal_weight: float = 0.05,
+        relevance_C: float = 1.0,
+        swaps_per_reply: int = 2,
+        max_chars: int = 4000,
+        template_threshold: float = 0.85,
+        reason_threshold: float = 0.4,
+        encoder: str | None = None,
+        cv_folds: int = 5,
+        random_state: int = 0,
+    ) -> None:
+        self.C = C
+        self.signal_weight = signal_weight
+        self.relevance_C = relevance_C
+        self.swaps_per_reply = swaps_per_reply
+        self.max_chars = max_chars
+        self.template_threshold = template_threshold
+        self.reason_threshold = reason_threshold
+        self.encoder = encoder
+        self.cv_folds = cv_folds
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ inputs
+    def _texts(self, X: Sequence[Record], check: bool = True) -> tuple[list[str], list[str]]:
+        reports, replies = [], []
+        for rec in X:
+            reply = _reply_of(rec)
+            if check and not reply.strip():
+                raise EmptyReplyError()
+            reports.append(truncate(_report_of(rec), self.max_chars))
+            replies.append(truncate(reply, self.max_chars))
+        return reports, replies
+
+    # ------------------------------------------------------------------ features
+    def _content_matrix(self, reports: list[str], replies: list[str]) -> sparse.csr_matrix:
+        dense = np.vstack([content_signals(a, b) for a, b in zip(reports, replies, strict=True)])
+        dense = self.content_scaler_.transform(dense)
+        return sparse.hstack(
+            [
+                self.word_vec_.transform(replies),
+                self.char_vec_.transform(replies),
+                sparse.csr_matrix(dense * self.signal_weight),
+            ]
+        ).tocsr()
+
+    def _embed_cos(self, reports: list[str], replies: list[str]) -> np.ndarray:
+        if not self.encoder:
+            return np.zeros(len(reports))
+        from models.reply_encoder import encode  # optional extra, see pyproject "embeddings"
+
+        a = encode(reports, self.encoder)
+        b = encode(replies, self.encoder)
+        return np.sum(a * b, axis=1)
+
+    def _pair_matrix(self, reports: list[str], replies: list[str]) -> np.ndarray:
+        if not reports:
+            return np.zeros((0, len(PAIR_SIGNAL_NAMES)))
+        wa, wb = self.rel_word_vec_.transform(reports), self.rel_word_vec_.transform(replies)
+        ca, cb = self.rel_char_vec_.transform(reports), self.rel_char_vec_.transform(replies)
+        cos_w = np.asarray(wa.multiply(wb).sum(axis=1)).ravel()
+        cos_c = np.asarray(ca.multiply(cb).sum(axis=1)).ravel()
+        cos_e = self._embed_cos(reports, replies)
+        return np.vstack(
+            [
+                pair_signals(a, b, cw, cc, ce)
+                for a, b, cw, cc, ce in zip(reports, replies, cos_w, cos_c, cos_e, strict=True)
+            ]
+        )
+
+    def _swaps(
+        self, idx: np.ndarray, reports: list[str], content: np.ndarray, pool: np.ndarray
+    ) -> list[tuple[int, int]]:
+        """(reply row, report row) pairs: a content reply under the most similar *other* report."""
+        if self.swaps_per_reply <= 0 or len(pool) < 2:
+            return []
+        mat = self.rel_word_vec_.transform([reports[i] for i in pool])
+        sims = (mat @ mat.T).toarray()
+        pos = {int(r): k for k, r in enumerate(pool)}
+        out = []
+        rng = np.random.default_rng(self.random_state)
+        for i in idx:
+            if not content[i] or int(i) not in pos:
+                continue
+            row = sims[pos[int(i)]].copy()
+            row[pos[int(i)]] = -1.0
+            order = np.argsort(-row)
+            picks = list(order[: max(self.swaps_per_reply - 1, 1)])
+            if self.swaps_per_reply > 1:  # and one random other report
+                other = [k for k in range(len(pool)) if k != pos[int(i)] and k not in picks]
+                if other:
+                    picks.append(int(rng.choice(other)))
+            out.extend((int(i), int(pool[k])) for k in picks)
+        return out
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        X: Sequence[Record],
+        y: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+        reasons: Sequence[Sequence[str]] | None = None,
+    ) -> ReplyQualityScorer:
+        y = [str(v) for v in y]
+        bad = sorted(set(y) - set(LABELS))
+        if bad:
+            raise ValueError(f"unknown reply labels {bad}; expected {LABELS}")
+        if len(set(y)) < 2:
+            raise ValueError("reply-quality training needs both normatif and substantif examples")
+        if reasons is None:
+            reasons = [
+                list(rec.get("reasons") or []) if isinstance(rec, Mapping) else [] for rec in X
+            ]
+        reasons = [list(r or []) for r in reasons]
+        reports, replies = self._texts(X)
+        n = len(replies)
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        ybin = np.array([v == "substantif" for v in y])
+        irrelevant = np.array(["tidak_relevan" in r for r in reasons])
+        content = ybin | irrelevant
+        # Requests for a missing detail fit (almost) any report: no swaps made from them.
+        swappable = (
+            content & ~irrelevant & np.array(["permintaan_data_spesifik" not in r for r in reasons])
+        )
+        self.classes_ = list(LABELS)
+
+        self.word_vec_ = TfidfVectorizer(
+            ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=40000
+        ).fit(replies)
+        self.char_vec_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=30000
+        ).fit(replies)
+        self.rel_word_vec_ = TfidfVectorizer(analyzer=_relevance_analyzer, sublinear_tf=True).fit(
+            reports + replies
+        )
+        self.rel_char_vec_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True, max_features=80000
+        ).fit(reports + replies)
+        dense = np.vstack([content_signals(a, b) for a, b in zip(reports, replies, strict=True)])
+        self.content_scaler_ = StandardScaler().fit(dense)
+        Xc = self._content_matrix(reports, replies)
+        P = self._pair_matrix(reports, replies)
+        self.pair_scaler_ = StandardScaler().fit(P)
+
+        # Out-of-fold content and relevance scores feed the combiner (calibration).
+        rows_z, rows_y, rows_w = [], [], []
+        folds = min(self.cv_folds, int(min(ybin.sum(), (~ybin).sum())))
+        if folds >= 2:
+            kf = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+            for tr, te in kf.split(np.arange(n)):
+                cm, rm = self._fit_parts(
+                    Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, tr
+                )
+                pc = cm.predict_proba(Xc[te])[:, 1]
+                pr = rm.predict_proba(self.pair_scaler_.transform(P[te]))[:, 1]
+                rows_z.append(self._combine_features(pc, pr))
+                rows_y.append(ybin[te])
+                rows_w.append(w[te])
+                swaps = self._swaps(te, reports, swappable, te)
+                if swaps:
+                    a = [reports[j] for _, j in swaps]
+                    b = [replies[i] for i, _ in swaps]
+                    ps = rm.predict_proba(self.pair_scaler_.transform(self._pair_matrix(a, b)))[
+                        :, 1
+                    ]
+                    pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1]
+                    rows_z.append(self._combine_features(pcs, ps))
+                    rows_y.append(np.zeros(len(swaps), dtype=bool))
+                    rows_w.append(np.full(len(swaps), 0.5))
+        self.content_model_, self.relevance_model_ = self._fit_parts(
+            Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, np.arange(n)
+        )
+        if rows_z:
+            Z, Y, W = np.vstack(rows_z), np.concatenate(rows_y), np.concatenate(rows_w)
+        else:  # too little data for cross-fitting: combine in-sample
+            pc = self.content_model_.predict_proba(Xc)[:, 1]
+            pr = self.relevance_model_.predict_proba(self.pair_scaler_.transform(P))[:, 1]
+            Z, Y, W = self._combine_features(pc, pr), ybin, w
+        self.combiner_ = LogisticRegression(C=1.0, max_iter=1000).fit(Z, Y, sample_weight=W)
+
+        # Reasons: one-vs-rest on the labelled codes (codes with too few examples rely on the lexicon).
+        self.reason_models_: dict[str, LogisticRegression] = {}
+        for code in REASONS:
+            t = np.array([code in r for r in reasons])
+            if 3 <= t.sum() <= n - 3:
+                self.reason_models_[code] = LogisticRegression(
+                    C=self.C, max_iter=2000, class_weight="balanced", solver="liblinear"
+                ).fit(Xc, t)
+        self.n_train_ = n
+        return self
+
+    def _fit_parts(self, Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, idx):  # noqa: ANN001
+        idx = np.asarray(idx)
+        cm = LogisticRegression(
+            C=self.C, max_iter=3000, class_weight="balanced", solver="liblinear"
+        )
+        cm.fit(Xc[idx], content[idx], sample_weight=w[idx])
+        # Relevance: real relevant pairs (substantif) vs tidak_relevan rows and swaps.
+        rel_rows = [i for i in idx if ybin[i] or irrelevant[i]]
+        Pr = [P[i] for i in rel_rows]
+        yr = [bool(ybin[i]) for i in rel_rows]
+        swaps = self._swaps(idx, reports, swappable, idx)
+        if swaps:
+            Ps = self._pair_matrix([reports[j] for _, j in swaps], [replies[i] for i, _ in swaps])
+            Pr.extend(Ps)
+            yr.extend([False] * len(swaps))
+        yr_arr = np.array(yr)
+        rm = LogisticRegression(C=self.relevance_C, max_iter=2000, class_weight="balanced")
+        if len(set(yr)) < 2:  # degenerate tiny data: everything relevant
+            Pr.append(np.zeros(P.shape[1]))
+            yr_arr = np.append(yr_arr, False)
+        rm.fit(self.pair_scaler_.transform(np.vstack(Pr)), yr_arr)
+        return cm, rm
+
+    @staticmethod
+    def _combine_features(pc: np.ndarray, pr: np.ndarray) -> np.ndarray:
+        lc, lr = _logit(pc), _logit(pr)
+        return np.column_stack([lc, lr, np.minimum(lc, lr)])
+
+    # ------------------------------------------------------------------ prediction
+    def _parts(self, X: Sequence[Record]) -> dict[str, Any]:
+        self._check_fitted()
+        reports, replies = self._texts(X)
+        Xc = self._content_matrix(reports, replies)
+        pc = self.content_model_.predict_proba(Xc)[:, 1]
+        pr = self.relevance_model_.predict_proba(
+            self.pair_scaler_.transform(self._pair_matrix(reports, replies))
+        )[:, 1]
+        has_report = np.array([bool(r.strip()) for r in reports])
+        pr = np.where(has_report, pr, 1.0)  # without a report, relevance cannot be judged
+        ps = self.combiner_.predict_proba(self._combine_features(pc, pr))[:, 1]
+        return {"Xc": Xc, "content": pc, "relevance": pr, "p": ps}
+
+    def predict_proba(self, X: Sequence[Record]) -> np.ndarray:
+        p = self._parts(X)["p"]
+        return np.column_stack([1 - p, p])
+
+    def _reason_scores(self, Xc: sparse.csr_matrix) -> dict[str, np.ndarray]:
+        return {code: m.predict_proba(Xc)[:, 1] for code, m in self.reason_models_.items()}
+
+    def predict_records(
+        self,
+        X: Sequence[Record],
+        top: int = 10,
+        reply_bank: Mapping[str, Sequence[Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """One JSON-ready row per input: label, probabilities, reasons, evidence, relevance
+        (and ``template_reuse`` when ``reply_bank`` maps agency → earlier replies)."""
+        X = list(X)
+        parts = self._parts(X)
+        scores = self._reason_scores(parts["Xc"])
+        out = []
+        for k, rec in enumerate(X):
+            p = float(parts["p"][k])
+            label = "substantif" if p >= 0.5 else "normatif"
+            reply = _reply_of(rec)
+            phrases = find_phrases(reply[: max(self.max_chars * 4, 20000)])
+            hits = {ph.reason for ph in phrases}
+            reasons = self._pick_reasons(
+                label, {c: float(s[k]) for c, s in scores.items()}, hits, parts, k
+            )
+            out.append(
+                {
+                    "label": label,
+                    "probabilities": {"normatif": round(1 - p, 6), "substantif": round(p, 6)},
+                    "reasons": reasons,
+                    "evidence": self._evidence(phrases, reasons, label),
+                    "relevance": round(float(parts["relevance"][k]), 6),
+                }
+            )
+        if reply_bank is not None:
+            for row, reuse in zip(out, self.template_reuse(X, reply_bank), strict=True):
+                row["template_reuse"] = reuse
+        return out
+
+    def assess(
+        self, X: Sequence[Record], reply_bank: Mapping[str, Sequence[Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """``predict_records`` with template reuse against ``reply_bank`` (agency → replies)."""
+        return self.predict_records(X, reply_bank=reply_bank)
+
+    def _pick_reasons(
+        self, label: str, scores: dict[str, float], hits: set[str], parts: dict[str, Any], k: int
+    ) -> list[str]:
+        def score(code: str) -> float:
+            s = scores.get(code, 0.0)
+            return 0.6 * s + 0.4 * (code in hits) if code in scores else 0.5 * (code in hits)
+
+        if label == "substantif":
+            pool = list(SUBSTANTIF_REASONS)
+        else:
+            if parts["content"][k] >= 0.5 and parts["relevance"][k] < 0.5:
+                return ["tidak_relevan"]
+            pool = [c for c in NORMATIF_REASONS if c != "tidak_relevan"]
+        ranked = sorted(pool, key=score, reverse=True)
+        chosen = [c for c in ranked if score(c) >= max(self.reason_threshold, 0.3)]
+        if not chosen:
+            chosen = ranked[:1]
+        order = {c: i for i, c in enumerate(REASONS)}
+        return sorted(chosen[:3], key=order.__getitem__)
+
+    @staticmethod
+    def _evidence(phrases: list[Any], reasons: list[str], label: str) -> list[dict[str, Any]]:
+        if reasons == ["tidak_relevan"]:
+            spans = [
+                {**p.as_dict(), "reason": "tidak_relevan"}
+                for p in phrases
+                if p.reason in SUBSTANTIF_REASONS
+            ]
+            return spans[:20]
+        wanted = set(reasons)
+        spans = [p.as_dict() for p in phrases if p.reason in wanted]
+        if not spans:
+            polarity = SUBSTANTIF_REASONS if label == "substantif" else NORMATIF_REASONS
+            spans = [p.as_dict() for p in phrases if p.reason in polarity]
+        return spans[:20]
+
+    # ------------------------------------------------------------------ template reuse
+    def template_reuse(
+        self, X: Sequence[Record], reply_bank: Mapping[str, Sequence[Any]]
+    ) -> list[dict[str, Any] | None]:
+        """Closest earlier reply of the same agency (char n-gram TF-IDF cosine) per input.
+
+        ``reply_bank`` maps agency → list of earlier replies (strings, or mappings with
+        ``reply_text`` and optionally ``id``/``reply_id``). Inputs without an agency are compared
+        with the whole bank.
+        """
+        out: list[dict[str, Any] | None] = []
+        cache: dict[str, tuple[TfidfVectorizer, Any, list[tuple[str | None, str]]]] = {}
+        for rec in X:
+            agency = None if isinstance(rec, str) else rec.get("agency")
+            key = str(agency) if agency in reply_bank else "*"
+            if key not in cache:
+                items = (
+                    reply_bank[agency]
+                    if key != "*"
+                    else [r for rs in reply_bank.values() for r in rs]
+                )
+                bank = []
+                for item in items:
+                    if isinstance(item, Mapping):
+                        rid = item.get("reply_id", item.get("id"))
+                        bank.append((None if rid is None else str(rid), _reply_of(item)))
+                    else:
+                        bank.append((None, str(item)))
+                bank = [(i, t) for i, t in bank if t.strip()]
+                if not bank:
+                    cache[key] = (None, None, [])  # type: ignore[assignment]
+                else:
+                    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+                    mat = vec.fit_transform([truncate(t, self.max_chars) for _, t in bank])
+                    cache[key] = (vec, mat, bank)
+            vec, mat, bank = cache[key]
+            if not bank:
+                out.append(None)
+                continue
+            q = vec.transform([truncate(_reply_of(rec), self.max_chars)])
+            sims = (mat @ q.T).toarray().ravel()
+            j = int(np.argmax(sims))
+            sim = float(sims[j])
+            rid, text = bank[j]
+            match = {"text": text, "similarity": round(sim, 6)}
+            if rid is not None:
+                match["reply_id"] = rid
+            match["reused"] = bool(sim >= self.template_threshold)
+            out.append(match)
+        return out
+
+    # ------------------------------------------------------------------ extras
+    def extra_config(self) -> dict[str, Any]:
+        return {
+            "n_train": getattr(self, "n_train_", None),
+            "reason_models": sorted(getattr(self, "reason_models_", {})),
+        }
