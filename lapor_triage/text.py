@@ -19,7 +19,7 @@ _WS_RE = re.compile(r"[ \t\r\f\v]+")
 _NL_RE = re.compile(r"\s*\n\s*")
 # The opening "Yth. <instansi>," salutation names the answer of the routing task.
 _SALUTATION_RE = re.compile(
-    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*[^\n,.:]{0,160}?(?:[,:.]|\n|$)",
+    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*[^\n,.:]{0,160}?(?:[,:.]+|\n|$)",
     re.IGNORECASE,
 )
 

@@ -53,3 +53,7 @@ def test_report_text_joins_title_and_body() -> None:
         report_text("Lampu mati", "Yth. Dishub, lampu jalan mati") == "Lampu mati\nlampu jalan mati"
     )
     assert report_text(None, "isi saja") == "isi saja"
+
+
+def test_salutation_with_repeated_punctuation() -> None:
+    assert clean_text("yth. bpjs.. saya ingin bertanya") == "saya ingin bertanya"
