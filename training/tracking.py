@@ -52,7 +52,7 @@ CONFIG_ARTIFACT = "config/train_config.yaml"
 PYFUNC_MODEL_DIR_KEY = "model_dir"  # key of the lapor-triage model folder in the pyfunc artifacts
 # Top-level packages copied into the logged model, so it loads where lapor-triage is not installed
 # (Spark workers, `mlflow models serve` with a virtualenv).
-CODE_PACKAGES = ("lapor_triage", "models", "evaluation")
+CODE_PACKAGES = ("lapor_triage", "models")
 BASE_REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "joblib")
 
 # Tag names (shared with training.registry).
@@ -132,6 +132,11 @@ def is_local_store(uri: str) -> bool:
     return uri == local_store_uri()
 
 
+def is_database_uri(uri: str) -> bool:
+    """A SQLAlchemy database URI (sqlite, postgresql, mysql, mssql), not a tracking server."""
+    return uri.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql", "mssql")
+
+
 def quiet_mlflow() -> None:
     """Keep MLflow offline and quiet: no telemetry, no migration/INFO chatter."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -186,7 +191,10 @@ def ensure_experiment(name: str, uri: str | None = None) -> str:
     if exp is not None:
         return exp.experiment_id
     location = None
-    if is_local_store(tracking_uri(uri)):
+    if is_database_uri(tracking_uri(uri)):
+        # Straight to a database (not through `mlflow server`): artifacts under mlflow/artifacts
+        # rather than MLflow's default ./mlruns of whatever the working directory is.
+        artifact_root().mkdir(parents=True, exist_ok=True)
         location = (artifact_root() / _safe_path_part(name)).as_uri()
     return client.create_experiment(name, artifact_location=location)
 
