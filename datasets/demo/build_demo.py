@@ -1144,6 +1144,101 @@ def print_check(reports: list[Report], replies: list[dict[str, object]], pii: Co
     print("reasons:", dict(sorted(reasons.items())))
 
 
+CARD_BEGIN = "<!-- stats:begin (written by build_demo.py, do not edit by hand) -->"
+CARD_END = "<!-- stats:end -->"
+
+
+def card_tables(
+    reports: list[Report], replies: list[dict[str, object]], feedback: list[dict[str, object]]
+) -> str:
+    """Markdown tables of the data card, computed from the generated rows."""
+    n = len(reports)
+    lines: list[str] = []
+    texts = [f"{r.judul}\n{r.isi}" for r in reports]
+    top, pairs = near_duplicate_stats(texts)
+    lengths = sorted(len(r.isi) for r in reports)
+    lines += [
+        f"{n} reports, {len(set(r.isi for r in reports))} distinct texts "
+        f"(highest TF-IDF cosine between two reports {top:.2f}; pairs above 0.8: {pairs}); "
+        f"body length median {lengths[n // 2]} characters (min {lengths[0]}, max {lengths[-1]}); "
+        f"dates {min(r.date for r in reports)} to {max(r.date for r in reports)}.",
+        "",
+        "| report type (from Klasifikasi) | reports | share |",
+        "|---|---:|---:|",
+    ]
+    types = Counter(r.report_type for r in reports)
+    for label in ("pengaduan", "aspirasi", "permintaan_informasi"):
+        lines.append(f"| {label} | {types[label]} | {types[label] / n:.1%} |")
+    lines += ["", "| Klasifikasi Laporan | reports |", "|---|---:|"]
+    for value, count in sorted(Counter(r.klasifikasi for r in reports).items()):
+        lines.append(f"| {value} | {count} |")
+    relabelled = sum(TYPE_LABEL[r.kind] != r.report_type for r in reports)
+    lines += [
+        "",
+        f"Klasifikasi that differs from what the text does (see Limitations): {relabelled}.",
+        "",
+        "| Instansi Terdisposisi | reports | pengaduan | aspirasi | permintaan_informasi |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    by_agency: dict[str, Counter[str]] = {}
+    for r in reports:
+        by_agency.setdefault(r.agency.name, Counter())[r.report_type] += 1
+    for name in sorted(by_agency):
+        c = by_agency[name]
+        lines.append(
+            f"| {name} | {sum(c.values())} | {c['pengaduan']} | {c['aspirasi']} "
+            f"| {c['permintaan_informasi']} |"
+        )
+    registers = Counter(r.register for r in reports)
+    salutation = sum(r.isi.startswith(("Yth.", "Kepada Yth.")) for r in reports)
+    masked = sum(any(t in r.isi for t in ("[TELEPON]", "[NIK]", "[EMAIL]")) for r in reports)
+    from lapor_triage.text import contains_pii
+
+    raw = sum(contains_pii(r.isi) for r in reports)
+    located = sum(bool(r.slots.used_location) for r in reports)
+    lines += [
+        "",
+        "| feature of the texts | reports |",
+        "|---|---:|",
+        f"| formal register | {registers['formal']} |",
+        f"| informal register (chat spelling, abbreviations, typos) | {registers['informal']} |",
+        f"| opens with a 'Yth. ...' salutation | {salutation} |",
+        f"| contains masked placeholders ([TELEPON], [NIK], [EMAIL]) | {masked} |",
+        f"| contains raw fake personal data (to exercise masking) | {raw} |",
+        f"| names a street, kelurahan or kecamatan | {located} |",
+        "",
+        "| reply label | replies |",
+        "|---|---:|",
+    ]
+    labels = Counter(str(r["label"]) for r in replies)
+    for label in ("normatif", "substantif"):
+        lines.append(f"| {label} | {labels[label]} |")
+    codes = Counter(code for r in replies for code in r["reasons"])  # type: ignore[attr-defined]
+    lines += ["", "| reason code | group | replies |", "|---|---|---:|"]
+    for code in NORMATIF_CODES:
+        lines.append(f"| {code} | normatif | {codes[code]} |")
+    for code in SUBSTANTIF_CODES:
+        lines.append(f"| {code} | substantif | {codes[code]} |")
+    kinds = Counter((str(r["kind"]), json.dumps(r["decision"]).strip('"')) for r in feedback)
+    lines += ["", "| feedback kind | decision | rows |", "|---|---|---:|"]
+    for (kind, decision), count in sorted(kinds.items()):
+        lines.append(f"| {kind} | {decision} | {count} |")
+    return "\n".join(lines)
+
+
+def update_card(path: Path, tables: str) -> bool:
+    """Replace the computed block of the data card; False when the card has no markers."""
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    if CARD_BEGIN not in text or CARD_END not in text:
+        return False
+    head, rest = text.split(CARD_BEGIN, 1)
+    _, tail = rest.split(CARD_END, 1)
+    path.write_text(f"{head}{CARD_BEGIN}\n{tables}\n{CARD_END}{tail}", encoding="utf-8")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="output folder (default: here)")
@@ -1159,6 +1254,8 @@ def main(argv: list[str] | None = None) -> int:
     feedback = build_feedback(reports, replies, random.Random(SEED + 3))
     write_jsonl(feedback, args.out / "feedback.jsonl")
     print(f"wrote {len(reports)} reports, {len(replies)} replies, {len(feedback)} feedback rows")
+    if update_card(args.out / "README.md", card_tables(reports, replies, feedback)):
+        print(f"updated the computed tables of {args.out / 'README.md'}")
     if args.check:
         print_check(reports, replies, pii)
     return 0
