@@ -52,6 +52,7 @@ class AgencyRouter(Predictor):
         C: float = 0.5,
         class_weight: str | None = None,
         calibration: str = "temperature",
+        cv: int = 3,
         abstain_threshold: float = 0.35,
         use_location: bool = True,
         location_weight: float = 0.5,
@@ -67,6 +68,7 @@ class AgencyRouter(Predictor):
         self.C = C
         self.class_weight = class_weight
         self.calibration = calibration
+        self.cv = cv
         self.abstain_threshold = abstain_threshold
         self.use_location = use_location
         self.location_weight = location_weight
@@ -146,6 +148,7 @@ class AgencyRouter(Predictor):
             C=self.C,
             class_weight=self.class_weight,
             calibration=self.calibration,
+            cv=self.cv,
             random_state=self.random_state,
         ).fit(feats, internal, sample_weight=sw)
         self.clf_.oof_margins_ = None

@@ -73,6 +73,7 @@ class ReportTypeClassifier(Predictor):
         C: float = 0.3,
         class_weight: str | None = "balanced",
         calibration: str = "temperature",
+        cv: int = 3,
         cues: bool = True,
         cue_weight: float = 0.5,
         tune_bias: bool = True,
@@ -87,6 +88,7 @@ class ReportTypeClassifier(Predictor):
         self.C = C
         self.class_weight = class_weight
         self.calibration = calibration
+        self.cv = cv
         self.cues = cues
         self.cue_weight = cue_weight
         self.tune_bias = tune_bias
@@ -127,6 +129,7 @@ class ReportTypeClassifier(Predictor):
             C=self.C,
             class_weight=self.class_weight,
             calibration=self.calibration,
+            cv=self.cv,
             random_state=self.random_state,
         ).fit(feats, y, sample_weight=sample_weight)
         self.classes_ = self.clf_.classes_

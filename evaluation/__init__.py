@@ -1,0 +1,1 @@
+"""Evaluation: metrics, visual reports, quality runs on real data and speed benchmarks."""
