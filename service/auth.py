@@ -25,6 +25,7 @@ from enum import Enum
 
 from sqlalchemy import select
 
+from lapor_triage.text import mask_pii
 from service.db import Database
 from service.tables import ApiKey, utcnow
 from training.labels import agency_key
@@ -95,7 +96,7 @@ def hash_key(key: str, pepper: str) -> str:
 
 def generate_key() -> tuple[str, str]:
     """A new ``(key_id, key)``."""
-    key_id = secrets.token_hex(6)
+    key_id = "k" + secrets.token_hex(5)  # starts with a letter: never read as a phone number
     return key_id, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
 
 
@@ -129,7 +130,8 @@ class KeyStore:
 
     def create(self, role: Role | str, agency: str | None = None, name: str = "") -> CreatedKey:
         role = Role(role)
-        agency = " ".join(agency.split()) if agency else None
+        agency = mask_pii(" ".join(agency.split())) if agency else None
+        name = mask_pii(name)
         if role is Role.admin_instansi and not agency:
             raise KeyError_("role admin_instansi needs --agency (the agency the key acts for)")
         if role is not Role.admin_instansi and agency:

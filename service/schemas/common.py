@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 def _not_blank(value: str) -> str:
@@ -19,10 +19,33 @@ NonBlankStr = Annotated[str, AfterValidator(_not_blank)]
 ShortStr = Annotated[str, Field(max_length=300)]
 
 
+def clean_strings(value: Any) -> Any:
+    """Drop NUL characters and replace lone surrogates (valid JSON escapes that no database,
+    log or UTF-8 response can hold) in every string of a request."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [clean_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_strings(k): clean_strings(v) for k, v in value.items()}
+    return value
+
+
 class RequestModel(BaseModel):
     """Request bodies: unknown fields are refused, types are not coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_strings(cls, data: Any) -> Any:
+        return clean_strings(data)
 
 
 class ResponseModel(BaseModel):

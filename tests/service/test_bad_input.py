@@ -140,3 +140,29 @@ def test_bad_query_parameters(client, live):
     r = client.get("/v1/feedback/export", params={"since": "kemarin"}, headers=live.headers("ds"))
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "since"
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        (
+            "/v1/reports/triage",
+            '{"reports": [{"id": "a\\ud800", "isi": "jalan \\udfff rusak\\u0000"}]}',
+        ),
+        (
+            "/v1/feedback",
+            '{"kind": "triage", "report_id": "x\\u0000", "isi": "jalan \\ud800 rusak", '
+            '"decision": "overridden", "agency": "Dinas \\u0000PU"}',
+        ),
+        (
+            "/v1/replies/assess",
+            '{"items": [{"report_text": "a\\ud800", "reply_text": "sudah \\udfff", "agency": "X"}]}',
+        ),
+        ("/v1/replies", '{"replies": [{"reply_text": "\\ud800 teks \\u0000", "agency": "X"}]}'),
+    ],
+)
+def test_lone_surrogates_and_nul_characters_are_not_a_500(client, live, path, body):
+    """Valid JSON that no database or UTF-8 response can hold as is."""
+    headers = {**live.headers("admin"), "content-type": "application/json"}
+    r = client.post(path, content=body.encode(), headers=headers)
+    assert r.status_code in (200, 201), r.text

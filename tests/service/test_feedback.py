@@ -178,3 +178,21 @@ def test_export_is_readable_by_the_training_loader(client, live, tmp_path):
         result = data.load_dataset([path], task=task)
         assert len(result.examples) >= 1
         assert all("[TELEPON]" not in e.text or "0812" not in e.text for e in result.examples)
+
+
+def test_nul_and_lone_surrogates_are_stored_on_every_backend(backend):
+    live = backend
+    rid = f"NUL-{uuid.uuid4().hex[:6]}"
+    body = (
+        '{"kind": "triage", "report_id": "RID", "isi": "jalan\\u0000 rusak \\ud800", '
+        '"decision": "overridden", "agency": "Dinas PU"}'
+    ).replace("RID", rid)
+    with live.client() as c:
+        r = c.post(
+            "/v1/feedback",
+            content=body.encode(),
+            headers={**live.headers("pusat"), "content-type": "application/json"},
+        )
+        assert r.status_code == 201, r.text
+        [row] = [row for row in export(c, live) if row["report_id"] == rid]
+    assert row["text"] == "jalan rusak ?"
