@@ -293,7 +293,7 @@ DURASI = [
     "tiga bulan",
     "hampir setahun",
     "lima hari",
-    "sejak awal tahun",
+    "setengah tahun",
     "dua bulan",
 ]
 DURASI_I = ["udh 2 minggu", "udh sebulanan", "dr 3 bulan lalu", "hampir setaun", "seminggu lebih"]
