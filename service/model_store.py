@@ -102,39 +102,52 @@ class ModelStore:
 
     # --- loading ---------------------------------------------------------------------------
     def reload(self) -> ModelSet:
-        """Load every task's model and swap them in together; on failure keep the old set.
+        """Load every task's model again and swap the new set in with one assignment.
 
-        Raises :class:`ModelLoadError` (after recording it) when the new set cannot be loaded.
+        A task whose new model fails to load keeps its old model (if it had one); the failure is
+        kept in ``status`` (for /readyz), logged, and raised as :class:`ModelLoadError` after the
+        swap of the tasks that did load.
         """
         with self._lock:
             self.status.attempted_at = _now()
-            try:
-                models = {}
-                for task in self.tasks:
+            old = self.current
+            models = dict(old.models)
+            errors: dict[str, str] = {}
+            for task in self.tasks:
+                try:
                     loaded = self._load_task(task)
-                    if loaded is not None:
-                        models[task] = loaded
-                if not models:
-                    raise ModelLoadError("no model is configured or available for any task")
-            except Exception as exc:
-                message = f"{type(exc).__name__}: {exc}"
+                except Exception as exc:
+                    errors[task] = f"{type(exc).__name__}: {exc}"
+                    log.error(
+                        "model reload failed for %s, %s: %s",
+                        task,
+                        "the previous model keeps serving" if task in models else "no model",
+                        errors[task],
+                    )
+                    continue
+                if loaded is not None:
+                    models[task] = loaded
+            if not models and not errors:
+                errors["*"] = "no model is configured or available for any task"
+            changed = any(models.get(t) is not old.get(t) for t in self.tasks)
+            if changed:
+                self.current = ModelSet(models, old.generation + 1)  # the atomic swap
+                log.info(
+                    "models loaded (generation %d): %s",
+                    self.current.generation,
+                    ", ".join(f"{t}={m.version} from {m.source}" for t, m in models.items()),
+                )
+            if errors:
+                message = "; ".join(f"{t}: {e}" for t, e in errors.items())
                 self.status.ok, self.status.error = False, message
-                log.error("model reload failed, the previous models keep serving: %s", message)
                 if self.on_reload:
                     self.on_reload(False)
-                raise ModelLoadError(message) from exc
-            new = ModelSet(models, self.current.generation + 1)
-            self.current = new  # the atomic swap: one reference assignment
+                raise ModelLoadError(message)
             self.status.ok, self.status.error = True, None
             self.status.succeeded_at = self.status.attempted_at
-            log.info(
-                "models loaded (generation %d): %s",
-                new.generation,
-                ", ".join(f"{t}={m.version} from {m.source}" for t, m in models.items()),
-            )
             if self.on_reload:
                 self.on_reload(True)
-            return new
+            return self.current
 
     def _load_task(self, task: str) -> LoadedModel | None:
         source = self.settings.model_source

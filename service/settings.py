@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from lapor_triage import paths
+
 DEFAULT_PEPPER = "lapor-triage-development-pepper-not-secret"
 TASKS = ("report-type", "agency", "reply-quality")
 
@@ -29,9 +30,6 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = Field(
         "development", description="`production` refuses default secrets and bootstrap keys"
-    )
-    home: Path = Field(
-        PROJECT_ROOT, description="folder holding var/ (database) and default models"
     )
 
     # --- storage ---------------------------------------------------------------------------
@@ -87,6 +85,11 @@ class Settings(BaseSettings):
             "agency": self.agency_model_dir,
             "reply-quality": self.reply_quality_model_dir,
         }[task]
+
+    @property
+    def home(self) -> Path:
+        """``$LAPOR_TRIAGE_HOME``, else the source checkout (see ``lapor_triage.paths``)."""
+        return paths.home()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -98,8 +98,10 @@ def test_failed_reload_keeps_old_models_and_shows_in_readyz(
     r = client.post("/v1/admin/reload", headers=live.headers("admin"))
     assert r.status_code == 409
     body = r.json()
-    assert body["reloaded"] is False and "invalid JSON" in body["error"]
-    assert live.state.store.current is before  # nothing was swapped
+    assert body["reloaded"] is False and "agency: " in body["error"]
+    assert "invalid JSON" in body["error"]
+    assert live.state.store.current.get("agency") is before.get("agency")  # the old one serves
+    assert body["models"]["agency"] == before.get("agency").version
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["status"] == "degraded"
@@ -108,7 +110,7 @@ def test_failed_reload_keeps_old_models_and_shows_in_readyz(
     r = client.post("/v1/reports/triage", json={"reports": [REPORT]}, headers=live.headers("pusat"))
     assert r.status_code == 200
     # the failure is in the log
-    assert "model reload failed" in live.log_file.read_text()
+    assert "model reload failed for agency" in live.log_file.read_text()
     # a good reload clears it
     swap_agency_dir(live.state.store.current.get("agency").source)
     assert client.post("/v1/admin/reload", headers=live.headers("admin")).status_code == 200
@@ -157,3 +159,18 @@ def test_keys_api_refuses_wrong_agency_scope(client, live, body, field):
     r = client.post("/v1/admin/keys", json=body, headers=live.headers("admin"))
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == field
+
+
+def test_a_task_that_fails_at_startup_does_not_stop_the_others(model_dirs, tmp_path):
+    from service.model_store import ModelLoadError, ModelStore
+    from tests.service.conftest import make_settings
+
+    settings = make_settings(
+        model_dirs, f"sqlite:///{tmp_path / 'x.db'}", reply_quality_model_dir=tmp_path / "absent"
+    )
+    store = ModelStore(settings)
+    with pytest.raises(ModelLoadError, match="reply-quality: ModelFormatError"):
+        store.reload()
+    assert store.current.get("reply-quality") is None
+    assert store.current.get("agency") is not None and store.current.generation == 1
+    assert store.status.ok is False and "no such model folder" in store.status.error
