@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from training.tracking import redact_uri, registered_model_name, tracking_uri
 
     console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
+        console = Console(width=max(console.width, 140))
     tasks = [args.task] if args.task else list(TASKS)
     console.print(f"[dim]tracking store: {redact_uri(tracking_uri())}[/dim]")
     for task in tasks:
@@ -49,14 +51,17 @@ def versions_table(task: str, versions: list[Any]) -> Any:
     metric_names = [primary] + [
         m for m in KEY_METRICS if m != primary and any(m in v.metrics for v in versions)
     ]
-    table = Table(title=f"lapor-triage-{task}")
-    table.add_column("version", justify="right")
-    table.add_column("champion", justify="center")
-    table.add_column("created (UTC)")
+    table = Table(
+        title=f"lapor-triage-{task}",
+        caption=f"★ = champion alias (serves); {primary} is the primary metric",
+    )
+    table.add_column("version", justify="right", no_wrap=True)
+    table.add_column("champion", justify="center", no_wrap=True)
+    table.add_column("created (UTC)", no_wrap=True)
     for m in metric_names:
-        table.add_column(m + (" ★" if m == primary else ""), justify="right")
-    table.add_column("eval rows", justify="right")
-    table.add_column("run")
+        table.add_column(m, justify="right", no_wrap=True, style="bold" if m == primary else None)
+    table.add_column("eval rows", justify="right", no_wrap=True)
+    table.add_column("run", no_wrap=True)
     table.add_column("notes")
     for v in versions:
         notes = []
