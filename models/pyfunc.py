@@ -2,9 +2,10 @@
 
 So ``mlflow models serve`` and ``mlflow.pyfunc.spark_udf`` can score lapor-triage models.
 
-Input: a pandas DataFrame with a ``text`` column (``report_text`` and ``reply_text`` for the
-reply-quality task); other string columns (``kecamatan``, ``kelurahan``, ``agency``) are passed to
-the predictor as metadata. Output: a DataFrame, one row per input row, with ``label`` (first, so a
+Input: a pandas DataFrame with a ``text`` column, or ``judul`` and ``isi`` columns as in the LAPOR!
+export (``report_text`` and ``reply_text`` for the reply-quality task); other string columns
+(``kecamatan``, ``kelurahan``, ``agency``) are passed to the predictor as metadata. Texts are
+cleaned exactly as the service and CLI do (HTML, whitespace, salutation, PII masking). Output: a DataFrame, one row per input row, with ``label`` (first, so a
 Spark UDF with ``result_type="string"`` returns it), ``probability`` (of that label), the task's
 extra scalar fields (``abstain``, ...; lists/dicts as JSON strings) and ``proba_<label>`` for every
 class.
@@ -20,6 +21,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
+from lapor_triage.text import clean_text, report_text
 from models.base import Predictor, load_model
 
 PROBA_PREFIX = "proba_"
@@ -55,24 +57,38 @@ def to_records(model_input: Any, task: str = "") -> list[Any]:
         model_input = model_input.to_frame(name=model_input.name or "text")
     if isinstance(model_input, pd.DataFrame):
         frame = model_input
-        if task != "reply-quality" and "text" not in frame.columns:
-            if len(frame.columns) == 1:  # a single unnamed text column (e.g. from Spark)
-                frame = frame.rename(columns={frame.columns[0]: "text"})
-            else:
-                raise ValueError(
-                    f"input has no 'text' column (columns: {', '.join(map(str, frame.columns))})"
-                )
         if task == "reply-quality":
             missing = [c for c in REPLY_COLUMNS if c not in frame.columns]
             if missing:
                 raise ValueError(f"reply-quality input needs columns {missing}")
+        elif "text" not in frame.columns and not {"judul", "isi"} & set(frame.columns):
+            if len(frame.columns) == 1:  # a single unnamed text column (e.g. from Spark)
+                frame = frame.rename(columns={frame.columns[0]: "text"})
+            else:
+                raise ValueError(
+                    "input needs a 'text' column (or 'judul' and 'isi'); columns: "
+                    + ", ".join(map(str, frame.columns))
+                )
         rows = frame.to_dict(orient="records")
         return [
-            {str(k): _clean_value(v) for k, v in row.items() if not _is_missing(v)} for row in rows
+            _clean_record({str(k): _clean_value(v) for k, v in row.items() if not _is_missing(v)})
+            for row in rows
         ]
     if isinstance(model_input, str):
-        return [model_input]
-    return list(model_input)
+        return [clean_text(model_input)]
+    return [clean_text(r) if isinstance(r, str) else _clean_record(dict(r)) for r in model_input]
+
+
+def _clean_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """Clean texts as the service does; build ``text`` from ``judul`` + ``isi`` when absent."""
+    if "text" not in rec and ("judul" in rec or "isi" in rec):
+        rec["text"] = report_text(rec.pop("judul", None), rec.pop("isi", None))
+    for key in ("text", "report_text"):
+        if isinstance(rec.get(key), str):
+            rec[key] = clean_text(rec[key])
+    if isinstance(rec.get("reply_text"), str):
+        rec["reply_text"] = clean_text(rec["reply_text"], salutation=False)
+    return rec
 
 
 def predict_frame(predictor: Predictor, model_input: Any) -> pd.DataFrame:

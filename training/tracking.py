@@ -375,12 +375,18 @@ def input_columns(task: str, eval_records: Sequence[Any] = ()) -> list[str]:
 
 
 def model_signature(task: str, example: list[dict[str, Any]], output: pd.DataFrame) -> Any:
-    """Input: the text column(s) (required) + optional metadata strings; output as predicted."""
+    """Input: the text column(s) + optional metadata strings; output as predicted.
+
+    Reply quality requires ``report_text`` and ``reply_text``. The report tasks take ``text`` or
+    ``judul`` + ``isi`` (all optional in the schema; the wrapper says which is missing).
+    """
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types import ColSpec, DataType, Schema
 
-    required = {"report_text", "reply_text"} if task == "reply-quality" else {"text"}
-    cols = list(example[0]) if example else sorted(required)
+    required = {"report_text", "reply_text"} if task == "reply-quality" else set()
+    cols = list(example[0]) if example else []
+    if task != "reply-quality":
+        cols = ["text", "judul", "isi"] + [c for c in cols if c not in ("text", "judul", "isi")]
     inputs = Schema([ColSpec(DataType.string, c, required=c in required) for c in cols])
     outputs = infer_signature(model_output=output).outputs
     return ModelSignature(inputs=inputs, outputs=outputs)

@@ -343,11 +343,18 @@ def test_pyfunc_model_scores_a_dataframe_like_the_saved_folder(store: Path) -> N
     for j, c in enumerate(saved.classes_):
         np.testing.assert_allclose(out[PROBA_PREFIX + c], proba[:, j], atol=1e-6)
     np.testing.assert_allclose(out["probability"], proba.max(axis=1), atol=1e-6)
-    # the logged signature makes `text` required
+    # LAPOR! export columns work too, cleaned like the service cleans them
+    raw = pd.DataFrame(
+        {"judul": ["Lampu jalan mati"], "isi": ["<p>Yth. Dinas PU, sudah dua minggu gelap</p>"]}
+    )
+    from lapor_triage.text import report_text
+
+    expected = saved.predict([report_text(raw["judul"][0], raw["isi"][0])])
+    assert list(model.predict(raw)["label"]) == expected
     with pytest.raises(Exception, match="text"):
-        model.predict(pd.DataFrame({"judul": ["x"]}))
+        model.predict(pd.DataFrame({"kecamatan": ["x"]}))
     sig = model.metadata.signature
-    assert sig.inputs.input_names() == ["text"]
+    assert sig.inputs.input_names()[:3] == ["text", "judul", "isi"]
     assert "label" in sig.outputs.input_names()
 
 
@@ -388,7 +395,6 @@ def test_same_data_and_config_give_the_same_metrics_in_mlflow(store: Path, tmp_p
 
     try:
         import evaluation.metrics  # noqa: F401
-
         import models.report_type  # noqa: F401
         import training.data  # noqa: F401
         from training.loop import run_training
