@@ -175,22 +175,33 @@ class KeyStore:
         with self.db.session() as session:
             return session.scalar(query.limit(1)) is not None
 
-    def verify(self, key: str | None) -> Principal | None:
-        """The principal of a valid, unrevoked key; ``None`` otherwise."""
+    def verify_cached(self, key: str | None) -> Principal | None | bool:
+        """The principal from the cache (or the bootstrap key) without touching the database;
+        ``False`` for a clearly invalid key; ``True`` when the database must be asked."""
         if not key or len(key) > 200:
-            return None
+            return False
         key = key.strip()
         digest = hash_key(key, self._pepper)
         if self._bootstrap_hash and hmac.compare_digest(digest, self._bootstrap_hash):
             return Principal(key_id="bootstrap", role=Role.admin, name="bootstrap admin")
-        match = _KEY_RE.match(key)
-        if not match:
-            return None
-        now = time.monotonic()
+        if not _KEY_RE.match(key):
+            return False
         with self._lock:
             hit = self._cache.get(digest)
-        if hit and now - hit[0] < self._cache_seconds:
+        if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
+        return True
+
+    def verify(self, key: str | None) -> Principal | None:
+        """The principal of a valid, unrevoked key; ``None`` otherwise."""
+        fast = self.verify_cached(key)
+        if fast is False:
+            return None
+        if isinstance(fast, Principal):
+            return fast
+        key = key.strip()
+        digest = hash_key(key, self._pepper)
+        match = _KEY_RE.match(key)
         with self.db.session() as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
         if row is None or row.revoked_at is not None or row.key_id != match.group(1):
@@ -201,5 +212,5 @@ class KeyStore:
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now, principal)
+            self._cache[digest] = (time.monotonic(), principal)
         return principal

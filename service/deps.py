@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from service.auth import KeyStore, Permission, Principal
+from service.batcher import TriageBatcher
 from service.db import Database
 from service.metrics import ServiceMetrics
 from service.model_store import ModelSet, ModelStore
@@ -24,21 +26,23 @@ class AppState:
     keys: KeyStore
     store: ModelStore
     metrics: ServiceMetrics
+    batcher: TriageBatcher
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies are ``async`` so that they run on the event loop, not in the thread pool.
+async def get_state(request: Request) -> AppState:
     return request.app.state.lapor
 
 
-def get_settings(state: Annotated[AppState, Depends(get_state)]) -> Settings:
+async def get_settings(state: Annotated[AppState, Depends(get_state)]) -> Settings:
     return state.settings
 
 
-def get_db(state: Annotated[AppState, Depends(get_state)]) -> Database:
+async def get_db(state: Annotated[AppState, Depends(get_state)]) -> Database:
     return state.db
 
 
-def get_models(state: Annotated[AppState, Depends(get_state)]) -> ModelSet:
+async def get_models(state: Annotated[AppState, Depends(get_state)]) -> ModelSet:
     """The model set of this request, taken once: a reload meanwhile does not affect it."""
     return state.store.current
 
@@ -54,7 +58,7 @@ _api_key_header = APIKeyHeader(
 _bearer = HTTPBearer(auto_error=False, description="the same API key as a bearer token")
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     state: StateDep,
     api_key: Annotated[str | None, Security(_api_key_header)],
@@ -67,8 +71,10 @@ def get_principal(
             "missing API key: send it in the X-API-Key header (or Authorization: Bearer)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = state.keys.verify(key)
-    if principal is None:
+    principal = state.keys.verify_cached(key)
+    if principal is True:  # not cached: ask the database (in a worker thread)
+        principal = await run_in_threadpool(state.keys.verify, key)
+    if not isinstance(principal, Principal):
         raise HTTPException(
             401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -79,7 +85,7 @@ def get_principal(
 def require(permission: Permission):
     """A dependency: the caller, who must hold ``permission``."""
 
-    def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.can(permission):
             raise HTTPException(403, f"role {principal.role.value} may not use {permission.value}")
         return principal

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from lapor_triage import __version__
 from service.auth import KeyStore
+from service.batcher import TriageBatcher
 from service.db import Database
 from service.deps import AppState
 from service.errors import install_error_handlers
@@ -56,7 +57,15 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
     service_metrics = ServiceMetrics()
     store = ModelStore(settings)
     store.on_reload = lambda ok: service_metrics.reloads.inc(1, "ok" if ok else "failed")
-    state = AppState(settings=settings, db=db, keys=keys, store=store, metrics=service_metrics)
+    batcher = TriageBatcher(max_reports=max(512, settings.max_batch))
+    state = AppState(
+        settings=settings,
+        db=db,
+        keys=keys,
+        store=store,
+        metrics=service_metrics,
+        batcher=batcher,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -66,9 +75,11 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
             except ModelLoadError:
                 log.error("starting without models: /readyz reports not_ready")
         store.start_polling()
+        batcher.start()
         try:
             yield
         finally:
+            batcher.stop()
             store.stop_polling()
             db.dispose()
 

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     responses=ERROR_RESPONSES,
     summary="Jenis laporan dan instansi tujuan (report type and agency)",
 )
-def triage(
+async def triage(
     body: TriageRequest,
     caller: TriageCaller,
     models: ModelsDep,
@@ -47,8 +47,8 @@ def triage(
     type_model = need_model(models, "report-type")
     agency_model = need_model(models, "agency")
     top = body.top_k or settings.agency_top_k
-    types = type_model.predictor.predict_records(records)
-    agencies = agency_model.predictor.predict_records(records, top=top)
+    # Runs in the batcher's worker thread, together with other requests queued meanwhile.
+    types, agencies = await state.batcher.predict(models, records, top)
 
     metrics = state.metrics
     metrics.batch_size.observe(len(records), "triage")

@@ -93,3 +93,28 @@ def test_bearer_token_is_accepted(client, live):
         headers={"Authorization": f"Bearer {live.keys['pusat']}"},
     )
     assert r.status_code == 200
+
+
+def test_concurrent_requests_get_their_own_results(live):
+    """Requests batched together by the server are answered each with its own reports."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        ("Sampah menumpuk di Gang Mawar.", "Dinas Lingkungan Hidup"),
+        ("Jalan berlubang di Jalan Kenanga.", "Dinas Pekerjaan Umum"),
+        ("Lampu lalu lintas mati di Jalan Melati.", "Dinas Perhubungan"),
+        ("Obat di puskesmas habis.", "Dinas Kesehatan"),
+    ]
+
+    def call(i: int) -> tuple[int, list[tuple[str, str]]]:
+        reports = [{"id": f"{i}-{j}", "isi": texts[(i + j) % 4][0]} for j in range(1 + i % 3)]
+        with live.client() as c:
+            r = c.post(
+                "/v1/reports/triage", json={"reports": reports}, headers=live.headers("pusat")
+            )
+        return i, [(x["id"], x["agency"]["label"]) for x in r.json()["results"]]
+
+    with ThreadPoolExecutor(16) as pool:
+        for i, got in pool.map(call, range(48)):
+            expected = [(f"{i}-{j}", texts[(i + j) % 4][1]) for j in range(1 + i % 3)]
+            assert got == expected

@@ -56,9 +56,11 @@ def leaks_in_database(db) -> list[str]:
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)).mappings():
                 for column, value in row.items():
-                    if column in NOT_SCANNED or value is None:
-                        continue
-                    text = value if isinstance(value, str) else json.dumps(value, default=str)
+                    if column in NOT_SCANNED or not isinstance(value, str | dict | list):
+                        continue  # timestamps and numbers are not text anybody wrote
+                    text = (
+                        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    )
                     if contains_pii(text):
                         found.append(f"{table.name}.{column}: {text[:120]!r}")
     return found
