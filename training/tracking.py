@@ -362,16 +362,15 @@ def input_example(task: str, eval_records: Sequence[Any] = (), n: int = 3) -> li
     return rows
 
 
+# Record metadata the predictors read (location features, reply agency): optional model inputs.
+META_COLUMNS = ("kecamatan", "kelurahan", "kota", "sumber", "agency")
+
+
 def input_columns(task: str, eval_records: Sequence[Any] = ()) -> list[str]:
-    """Model input columns: the text column(s) first, then string metadata seen in the records."""
+    """Model input columns: the text column(s) first, then the metadata the records carry."""
     required = ["report_text", "reply_text"] if task == "reply-quality" else ["text"]
-    extra: list[str] = []
-    for rec in eval_records:
-        if isinstance(rec, Mapping):
-            for k, v in rec.items():
-                if k not in required and k != "id" and k not in extra and isinstance(v, str):
-                    extra.append(k)
-    return required + extra
+    seen = {k for rec in eval_records if isinstance(rec, Mapping) for k in rec}
+    return required + [c for c in META_COLUMNS if c in seen]
 
 
 def model_signature(task: str, example: list[dict[str, Any]], output: pd.DataFrame) -> Any:
