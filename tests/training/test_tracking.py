@@ -414,3 +414,38 @@ def test_same_data_and_config_give_the_same_metrics_in_mlflow(store: Path, tmp_p
     m0, m1 = (client.get_run(r.run_id).data.metrics for r in runs)
     assert m0 and m0 == m1
     assert runs[0].model_version != runs[1].model_version
+
+
+@pytest.mark.postgres
+def test_postgresql_backend_tracks_registers_and_promotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same flow on PostgreSQL (database `test`, a throw-away schema); skipped without a server."""
+    psycopg = pytest.importorskip("psycopg")
+    from training import registry
+
+    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+    schema = f"lapor_mlflow_test_{os.getpid()}"
+    try:
+        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
+    uri = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+    monkeypatch.setenv("LAPOR_TRIAGE_HOME", str(tmp_path))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    try:
+        good = train_and_log(tmp_path, "pg-good")
+        worse = train_and_log(tmp_path, "pg-worse", worse=True)
+        assert good.tracking.tracking_uri.startswith("postgresql+psycopg://")
+        assert registry.promote(TASK, good.tracking.model_version).promoted
+        assert not registry.promote(TASK, worse.tracking.model_version).promoted
+        champion = registry.load_champion(TASK)
+        texts = [r["text"] for r in EVAL_RECORDS]
+        assert champion.predict(texts) == good.predictor.predict(texts)
+        # artifacts of a direct database store stay under the project home, not ./mlruns
+        assert (tmp_path / "mlflow" / "artifacts" / "lapor-triage-report-type").is_dir()
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
