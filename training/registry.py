@@ -248,8 +248,9 @@ def model_folder(
     task: str, version: int | str, uri: str | None = None, cache_dir: Path | None = None
 ) -> Path:
     """Download (once) the lapor-triage model folder of a registered version; return its path."""
-    import mlflow.artifacts
     from mlflow.models import Model
+
+    import mlflow.artifacts
 
     client = get_client(uri)
     name = registered_model_name(task)
@@ -283,6 +284,7 @@ def model_folder(
 
 
 def default_cache_dir() -> Path:
+    """``var/model-cache`` under the project home (gitignored)."""
     return project_root() / "var" / "model-cache"
 
 

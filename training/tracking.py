@@ -92,15 +92,11 @@ class TrackedRun:
 
 # --- where the store lives ----------------------------------------------------------------------
 def project_root() -> Path:
-    """The folder holding ``mlflow/``: ``$LAPOR_TRIAGE_HOME``, else the source checkout, else cwd."""
-    home = os.environ.get(HOME_ENV)
-    if home:
-        return Path(home).expanduser().resolve()
-    here = Path(__file__).resolve().parents[1]  # editable install: the checkout itself
-    pyproject = here / "pyproject.toml"
-    if pyproject.is_file() and 'name = "lapor-triage"' in pyproject.read_text(errors="ignore"):
-        return here
-    return Path.cwd().resolve()
+    """The folder holding ``mlflow/``: ``$LAPOR_TRIAGE_HOME``, else the source checkout (editable
+    install), else ``~/.lapor-triage`` (see ``lapor_triage.paths.home``)."""
+    from lapor_triage.paths import home
+
+    return home()
 
 
 def mlflow_dir() -> Path:
