@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
-import mlflow.pyfunc
+# Before mlflow is imported: no telemetry client (it would try the network).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+import mlflow.pyfunc  # noqa: E402
 import pandas as pd
 
 from lapor_triage.text import clean_text, report_text
