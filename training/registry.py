@@ -268,10 +268,12 @@ def model_folder(
             artifact_uri=f"models:/{name}/{info.version}", dst_path=str(tmp)
         )
         Model.load(str(tmp))  # validates MLmodel
-        if cache.exists():
-            shutil.rmtree(tmp)
-        else:
-            os.replace(tmp, cache)
+        if not cache.exists():
+            try:
+                os.replace(tmp, cache)
+            except OSError:  # another process cached it first
+                if _pyfunc_model_dir(cache) is None:
+                    raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
