@@ -248,9 +248,8 @@ def model_folder(
     task: str, version: int | str, uri: str | None = None, cache_dir: Path | None = None
 ) -> Path:
     """Download (once) the lapor-triage model folder of a registered version; return its path."""
-    from mlflow.models import Model
-
     import mlflow.artifacts
+    from mlflow.models import Model
 
     client = get_client(uri)
     name = registered_model_name(task)

@@ -221,6 +221,7 @@ def log_training_run(config: Any, result: Any, uri: str | None = None) -> Tracke
 
 def _log_training_run(config: Any, result: Any, uri: str, started: float) -> TrackedRun:
     import mlflow
+
     from training import registry
 
     task = str(config.task)
@@ -315,6 +316,7 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
 def log_pyfunc_model(result: Any, task: str, eval_records: Sequence[Any] = ()) -> Any:
     """Log the saved lapor-triage model folder as an MLflow pyfunc model in the active run."""
     import mlflow
+
     from models.pyfunc import MODEL_CODE, predict_frame, records_frame
 
     predictor = result.predictor

@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     from models.base import ModelFormatError
     from training.records import DataError
+    from training.tracking import TrackingError
 
     try:
         return int(args.func(args) or 0)
-    except (DataError, ModelFormatError, FileNotFoundError) as exc:
+    except (DataError, ModelFormatError, FileNotFoundError, TrackingError) as exc:
         print(f"lapor-triage {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -119,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"evaluation report: {config.resolved_report_dir}")
     tracked = result.tracking
     if tracked is not None:
-        print(f"MLflow: {tracked}")
+        print(f"MLflow: {tracked.render() if hasattr(tracked, 'render') else tracked}")
     return 0

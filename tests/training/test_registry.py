@@ -79,6 +79,7 @@ def test_a_huge_margin_lets_the_worse_candidate_through_only_when_asked(trained:
 
 def test_force_promotes_and_records_the_override(trained: dict) -> None:
     from mlflow import MlflowClient
+
     from training.tracking import tracking_uri
 
     result = registry.promote(TASK, 2, force=True, reason="hotfix for a demo", user="dina")

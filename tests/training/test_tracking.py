@@ -269,6 +269,7 @@ def test_names_and_params_are_accepted_by_mlflow() -> None:
 
 def test_run_logs_config_fingerprint_metrics_report_and_model(store: Path) -> None:
     from mlflow import MlflowClient
+
     from training.tracking import tracking_uri
 
     result = train_and_log(store, "full")
