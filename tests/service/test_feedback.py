@@ -196,3 +196,17 @@ def test_nul_and_lone_surrogates_are_stored_on_every_backend(backend):
         assert r.status_code == 201, r.text
         [row] = [row for row in export(c, live) if row["report_id"] == rid]
     assert row["text"] == "jalan rusak ?"
+
+
+def test_reply_export_is_readable_by_the_reply_loader(client, live, tmp_path):
+    reply_data = pytest.importorskip("training.reply_data", reason="training.reply_data not built")
+    rid = f"RL-{uuid.uuid4().hex[:6]}"
+    r = client.post("/v1/feedback", json=reply_feedback(rid), headers=live.headers("instansi"))
+    assert r.status_code == 201
+    r = client.get("/v1/feedback/export", headers=live.headers("ds"))  # both kinds
+    path = tmp_path / "feedback.jsonl"
+    path.write_text(r.text, encoding="utf-8")
+    result = reply_data.load_replies([path])
+    mine = [e for e in result.examples if e.meta.get("report_id") == rid or rid in e.id]
+    assert mine and mine[0].label == "normatif"
+    assert mine[0].meta.get("provenance") == "feedback"
