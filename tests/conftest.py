@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,9 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep test runs out of the project's own MLflow store, database and default models."""
+    if not os.environ.get("LAPOR_TRIAGE_HOME"):
+        os.environ["LAPOR_TRIAGE_HOME"] = tempfile.mkdtemp(prefix="lapor-triage-test-home-")

@@ -43,7 +43,7 @@ def ensure_default_models(
             raise FileNotFoundError(f"demo data {data} is missing: cannot train the default {task} model")
         log.info("training the default %s model from %s (first run)", task, data)
         config = TrainConfig(
-            task=task, data=[data], output=target, split="random", refit_full=True, track=track
+            task=task, data=[data], output=target, split="auto", refit_full=True, track=track
         )
         out[task] = run_training(config).model_dir
     return out
