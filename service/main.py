@@ -20,7 +20,7 @@ from service.metrics import ServiceMetrics
 from service.middleware import ObserveMiddleware
 from service.model_store import ModelLoadError, ModelStore
 from service.routers import admin, feedback, health, metrics, models, replies, reports
-from service.settings import Settings
+from service.settings import DEFAULT_PEPPER, Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
     settings = settings or Settings()
     settings.check_secrets()
     configure_logging(settings.log_level)
+    if settings.pepper.get_secret_value() == DEFAULT_PEPPER:
+        log.warning("using the development pepper for API keys: set LAPOR_PEPPER in production")
 
     db = Database(
         settings.sqlalchemy_url,

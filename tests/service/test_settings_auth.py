@@ -93,3 +93,30 @@ def test_keys_cli_create_list_revoke(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("LAPOR_PEPPER")
     assert cli_main(["keys", "list"]) == 2
     assert "LAPOR_PEPPER" in capsys.readouterr().err
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'var' / 'w.db'}", busy_timeout_ms=7000)
+    db.create_all()
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_concurrent_writers_on_one_sqlite_file(tmp_path):
+    """Two Database objects (as two processes would have) writing at once: nothing is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    first, second = Database(url), Database(url)
+    first.create_all()
+
+    def write(i: int) -> None:
+        db = first if i % 2 else second
+        db.add_feedback(kind="triage", report_id=f"r{i}", text="teks", actor_key_id="k",
+                        actor_role="admin")  # fmt: skip
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(write, range(200)))
+    assert len(list(first.iter_feedback(chunk=37))) == 200
