@@ -21,7 +21,7 @@ from service.deps import (
     forbid_other_agency,
 )
 from service.errors import InputError
-from service.routers.limits import check_text
+from service.limits import check_text
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.feedback import (
     FEEDBACK_EXAMPLES,

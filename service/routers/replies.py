@@ -20,7 +20,7 @@ from service.deps import (
     forbid_other_agency,
 )
 from service.errors import InputError
-from service.routers.limits import check_batch, check_text, need_model
+from service.limits import check_batch, check_text, need_model
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.replies import (
     AssessRequest,

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from lapor_triage.text import report_text
 from service.deps import ModelsDep, SettingsDep, StateDep, TriageCaller
 from service.errors import InputError
-from service.routers.limits import check_batch, check_text, need_model
+from service.limits import check_batch, check_text, need_model
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.reports import TriageRequest, TriageResponse
 
