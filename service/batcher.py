@@ -60,7 +60,7 @@ class TriageBatcher:
         self, models: ModelSet, records: list[dict[str, Any]], top: int
     ) -> tuple[list[dict], list[dict]]:
         """(report-type outputs, agency outputs) for ``records``, computed with ``models``."""
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self.start()
         job = _Job(models, records, top)
         self._queue.put(job)
