@@ -121,6 +121,13 @@ def _parse(row: dict[str, Any], *, feedback: bool) -> dict[str, Any]:
     return {"report": report, "reply": reply, "label": label, "reasons": reasons}
 
 
+def _weight(row: dict[str, Any], feedback_weight: float) -> float:
+    try:
+        return float(row.get("weight", 1.0)) * feedback_weight
+    except (TypeError, ValueError):
+        return feedback_weight
+
+
 def load_replies(
     paths: str | Path | Sequence[str | Path], strict: bool = False, feedback_weight: float = 1.0
 ) -> LoadResult:
@@ -172,7 +179,7 @@ def load_replies(
             }
             if feedback:
                 meta["provenance"] = "feedback"
-            date = row.get("date") or row.get("reply_date")
+            date = row.get("date") or row.get("reply_date") or row.get("created_at")
             if date:
                 meta["date"] = str(date)[:10]
             examples.append(
@@ -183,7 +190,7 @@ def load_replies(
                     source=name,
                     row=n,
                     date=meta.get("date"),
-                    weight=feedback_weight if feedback else 1.0,
+                    weight=_weight(row, feedback_weight) if feedback else 1.0,
                     meta=meta,
                 )
             )

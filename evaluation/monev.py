@@ -1,0 +1,254 @@
+"""Monitoring and evaluation (monev) of agencies' follow-up replies.
+
+For each agency (and each agency × month where replies carry a date): the number of replies, the
+share judged normatif by a reply-quality model, and the most reused templates: clusters of
+near-identical replies (character n-gram TF-IDF cosine ≥ ``template_threshold``, single-link).
+
+:func:`run_monev` writes ``monev.csv``, ``monev.md`` and ``normatif_share.png``. Input rows are
+JSONL or CSV with ``reply_text`` and ``agency`` (``report_text``, ``id`` and ``date`` optional);
+labels, when present, are ignored (the view is what the model says).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from lapor_triage.text import clean_text
+from training.records import DataError
+
+UNKNOWN_AGENCY = "(tanpa instansi)"
+
+
+@dataclass
+class MonevInput:
+    records: list[dict[str, Any]]
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_replies(paths: Sequence[str | Path]) -> MonevInput:
+    """Replies to monitor; rows without a reply text are skipped (and listed)."""
+    out = MonevInput(records=[])
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        rows: list[tuple[int, dict[str, Any]]] = []
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                rows = [(n, dict(r)) for n, r in enumerate(csv.DictReader(fh), start=2)]
+        else:
+            with path.open(encoding="utf-8-sig") as fh:
+                for n, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"invalid JSON ({exc.msg})", file=str(path), row=n) from exc
+                    if not isinstance(row, dict):
+                        raise DataError("a line must hold a JSON object", file=str(path), row=n)
+                    rows.append((n, row))
+        for n, row in rows:
+            reply = clean_text(row.get("reply_text"), salutation=False)
+            if not reply:
+                out.skipped.append(f"{path} row {n} column 'reply_text': empty reply")
+                continue
+            date = str(row.get("date") or row.get("reply_date") or "")[:10]
+            out.records.append(
+                {
+                    "id": str(row.get("id") or f"{path.stem}-{n}"),
+                    "report_text": clean_text(row.get("report_text")),
+                    "reply_text": reply,
+                    "agency": (str(row.get("agency") or "").strip() or UNKNOWN_AGENCY),
+                    "month": date[:7] if len(date) >= 7 and date[4] == "-" else "",
+                }
+            )
+    return out
+
+
+def template_clusters(texts: Sequence[str], threshold: float = 0.85) -> list[list[int]]:
+    """Groups (indices, largest first) of near-identical texts; singletons are left out."""
+    n = len(texts)
+    if n < 2:
+        return []
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+    mat = vec.fit_transform([t[:4000] for t in texts])
+    sims = (mat @ mat.T).tocoo()
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j, v in zip(sims.row, sims.col, sims.data, strict=True):
+        if i < j and v >= threshold:
+            parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        groups[find(i)].append(i)
+    return sorted((g for g in groups.values() if len(g) > 1), key=len, reverse=True)
+
+
+def monev_table(
+    records: Sequence[dict[str, Any]],
+    verdicts: Sequence[dict[str, Any]],
+    template_threshold: float = 0.85,
+    top_templates: int = 3,
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Rows per agency (month "" = all months) and per agency × month; templates per agency."""
+    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        by_key[(rec["agency"], "")].append(i)
+        if rec.get("month"):
+            by_key[(rec["agency"], rec["month"])].append(i)
+    templates: dict[str, list[dict[str, Any]]] = {}
+    reused: dict[str, set[int]] = {}
+    for (agency, month), idx in by_key.items():
+        if month:
+            continue
+        clusters = template_clusters([records[i]["reply_text"] for i in idx], template_threshold)
+        reused[agency] = {idx[k] for c in clusters for k in c}
+        templates[agency] = [
+            {
+                "count": len(c),
+                "share_normatif": float(
+                    np.mean([verdicts[idx[k]]["label"] == "normatif" for k in c])
+                ),
+                "example": records[idx[c[0]]]["reply_text"][:160].replace("\n", " "),
+            }
+            for c in clusters[:top_templates]
+        ]
+    rows = []
+    for (agency, month), idx in sorted(by_key.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        n_norm = sum(verdicts[i]["label"] == "normatif" for i in idx)
+        tpl = templates.get(agency, [])
+        rows.append(
+            {
+                "agency": agency,
+                "month": month,
+                "n_replies": len(idx),
+                "n_normatif": n_norm,
+                "share_normatif": round(n_norm / len(idx), 4),
+                "share_template_reuse": round(
+                    sum(i in reused.get(agency, set()) for i in idx) / len(idx), 4
+                ),
+                "top_template_count": tpl[0]["count"] if (tpl and not month) else "",
+                "top_template": tpl[0]["example"] if (tpl and not month) else "",
+            }
+        )
+    return rows, templates
+
+
+COLUMNS = [
+    "agency",
+    "month",
+    "n_replies",
+    "n_normatif",
+    "share_normatif",
+    "share_template_reuse",
+    "top_template_count",
+    "top_template",
+]
+
+
+def _markdown(rows: list[dict[str, Any]], templates: dict[str, list[dict[str, Any]]]) -> str:
+    lines = ["# Monev: mutu tindak lanjut per instansi", ""]
+    overall = [r for r in rows if not r["month"]]
+    overall.sort(key=lambda r: (-r["share_normatif"], -r["n_replies"]))
+    lines += [
+        "| instansi | balasan | normatif | porsi normatif | porsi template |",
+        "|---|---|---|---|---|",
+    ]
+    for r in overall:
+        lines.append(
+            f"| {r['agency']} | {r['n_replies']} | {r['n_normatif']} | "
+            f"{r['share_normatif']:.0%} | {r['share_template_reuse']:.0%} |"
+        )
+    monthly = [r for r in rows if r["month"]]
+    if monthly:
+        lines += ["", "## Per bulan", "", "| instansi | bulan | balasan | porsi normatif |"]
+        lines.append("|---|---|---|---|")
+        for r in monthly:
+            lines.append(
+                f"| {r['agency']} | {r['month']} | {r['n_replies']} | {r['share_normatif']:.0%} |"
+            )
+    reused = [(a, t) for a, ts in templates.items() for t in ts]
+    if reused:
+        reused.sort(key=lambda x: -x[1]["count"])
+        lines += ["", "## Template yang paling sering dipakai ulang", ""]
+        lines += ["| instansi | jumlah | porsi normatif | contoh |", "|---|---|---|---|"]
+        for agency, t in reused[:20]:
+            example = t["example"].replace("|", "/")
+            lines.append(f"| {agency} | {t['count']} | {t['share_normatif']:.0%} | {example} |")
+    return "\n".join(lines) + "\n"
+
+
+def _bar_chart(rows: list[dict[str, Any]], path: Path, top: int = 30) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    overall = sorted(
+        (r for r in rows if not r["month"]), key=lambda r: (-r["n_replies"], r["agency"])
+    )[:top]
+    overall.sort(key=lambda r: r["share_normatif"])
+    names = [r["agency"] if len(r["agency"]) <= 45 else r["agency"][:42] + "…" for r in overall]
+    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.32 * len(overall) + 1.2)))
+    ax.barh(names, [r["share_normatif"] for r in overall], color="tab:red")
+    for k, r in enumerate(overall):
+        ax.text(r["share_normatif"] + 0.01, k, f"n={r['n_replies']}", va="center", fontsize=7)
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("porsi balasan normatif")
+    ax.set_title("Porsi tindak lanjut normatif per instansi")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_monev(
+    scorer: Any,
+    data: Sequence[str | Path],
+    output: str | Path,
+    template_threshold: float = 0.85,
+    batch_size: int = 256,
+) -> dict[str, Path]:
+    """Judge every reply with ``scorer`` and write monev.csv, monev.md and normatif_share.png."""
+    from tqdm import tqdm
+
+    loaded = read_replies(data)
+    if not loaded.records:
+        raise DataError("no replies to monitor (every row had an empty reply_text)")
+    verdicts: list[dict[str, Any]] = []
+    with tqdm(total=len(loaded.records), desc="judging replies", unit="reply", disable=None) as bar:
+        for start in range(0, len(loaded.records), batch_size):
+            batch = loaded.records[start : start + batch_size]
+            verdicts.extend(scorer.predict_records(batch))
+            bar.update(len(batch))
+    rows, templates = monev_table(loaded.records, verdicts, template_threshold)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"csv": out / "monev.csv", "markdown": out / "monev.md"}
+    with files["csv"].open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    md = _markdown(rows, templates)
+    if loaded.skipped:
+        md += f"\n{len(loaded.skipped)} baris dilewati (balasan kosong).\n"
+    files["markdown"].write_text(md, encoding="utf-8")
+    files["chart"] = _bar_chart(rows, out / "normatif_share.png")
+    return files
