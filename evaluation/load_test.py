@@ -211,6 +211,44 @@ async def reloads_during(host: str, port: int, key: str, n: int, spacing: float)
     return "reloads: " + ", ".join(outcomes)
 
 
+ROUTE = 'method="POST",route="/v1/reports/triage"'
+
+
+async def server_histogram(host: str, port: int) -> dict[float, float]:
+    """Cumulative bucket counts of the server's own triage latency histogram (/metrics)."""
+    conn = Connection(host, port)
+    try:
+        _, payload = await conn.request("GET", "/metrics")
+    finally:
+        await conn.close()
+    buckets = {}
+    for line in payload.decode().splitlines():
+        if line.startswith("lapor_http_request_duration_seconds_bucket{") and ROUTE in line:
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def server_p99(before: dict[float, float], after: dict[float, float]) -> str:
+    """Upper bound of the bucket holding the server-side p99 of the requests in between."""
+    diffs = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    total = diffs[-1][1] if diffs else 0
+    if not total:
+        return "server p99: n/a"
+    for le, count in diffs:
+        if count >= 0.99 * total:
+            return f"server-side p99 <= {le * 1000:.0f} ms (histogram bucket)"
+    return "server p99: n/a"
+
+
+async def measured(host: str, port: int, phase) -> PhaseResult:
+    before = await server_histogram(host, port)
+    result = await phase
+    note = server_p99(before, await server_histogram(host, port))
+    result.note = f"{result.note}; {note}" if result.note else note
+    return result
+
+
 async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -> list[dict]:
     texts = load_texts()
     rows = []
@@ -219,34 +257,11 @@ async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -
     )
     if warm.errors:
         raise SystemExit(f"warm-up failed: {warm.errors[:3]}")
-    single = await run_phase(
-        f"single x{args.clients} clients",
+    single = await measured(
         host,
         port,
-        key,
-        texts,
-        clients=args.clients,
-        per_request=1,
-        max_requests=args.requests,
-        max_seconds=args.seconds,
-    )
-    rows.append(single.row())
-    batch = await run_phase(
-        f"batch of {args.batch} x{args.batch_clients} clients",
-        host,
-        port,
-        key,
-        texts,
-        clients=args.batch_clients,
-        per_request=args.batch,
-        max_requests=args.batches,
-        max_seconds=args.seconds,
-    )
-    rows.append(batch.row())
-    if args.reloads:
-        spacing = max(0.5, min(args.seconds, args.requests / 400) / (args.reloads + 1))
-        reload = await run_phase(
-            f"single x{args.clients} + {args.reloads} reloads",
+        run_phase(
+            f"single x{args.clients} clients",
             host,
             port,
             key,
@@ -255,7 +270,42 @@ async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -
             per_request=1,
             max_requests=args.requests,
             max_seconds=args.seconds,
-            during=lambda: reloads_during(host, port, key, args.reloads, spacing),
+        ),
+    )
+    rows.append(single.row())
+    batch = await measured(
+        host,
+        port,
+        run_phase(
+            f"batch of {args.batch} x{args.batch_clients} clients",
+            host,
+            port,
+            key,
+            texts,
+            clients=args.batch_clients,
+            per_request=args.batch,
+            max_requests=args.batches,
+            max_seconds=args.seconds,
+        ),
+    )
+    rows.append(batch.row())
+    if args.reloads:
+        spacing = max(0.5, min(args.seconds, args.requests / 400) / (args.reloads + 1))
+        reload = await measured(
+            host,
+            port,
+            run_phase(
+                f"single x{args.clients} + {args.reloads} reloads",
+                host,
+                port,
+                key,
+                texts,
+                clients=args.clients,
+                per_request=1,
+                max_requests=args.requests,
+                max_seconds=args.seconds,
+                during=lambda: reloads_during(host, port, key, args.reloads, spacing),
+            ),
         )
         rows.append(reload.row())
         for err in reload.errors[:5]:
