@@ -8,10 +8,12 @@
    (:mod:`models.reply_signals`: boilerplate lexicon hits and coverage, completed-action verbs,
    dates, quantities, named units and places, whether the report's question is answered).
 2. **relevance** — is that content about *this* report? A logistic regression over report↔reply
-   signals (TF-IDF cosines, overlap of content words and of the reply's specific tokens with the
-   report, topic consistency, optionally a multilingual sentence encoder). It learns from the
-   pairs the guideline labels ``tidak_relevan`` and from *relevance swaps* made from the training
-   data: each substantive reply placed under the most similar other report.
+   signals (TF-IDF cosines, overlap of content words, of the report's title and of the reply's
+   specific tokens with the report, topic consistency, the weighted content words both share,
+   optionally a multilingual sentence encoder). It learns from the pairs the guideline labels
+   ``tidak_relevan`` and from *relevance swaps* made from the training data: each substantive
+   reply placed under other reports of the same agency (``swap_mode="agency"``), or under the
+   most similar other report (``"similar"``), or one of each (``"mixed"``).
 
 A small logistic combiner, fitted on out-of-fold outputs of both, gives calibrated
 ``P(substantif)``. Reasons come from one-vs-rest models on the labelled reason codes, merged with
@@ -42,6 +44,7 @@ from models.reply_signals import (
     PAIR_SIGNAL_NAMES,
     content_signals,
     content_words,
+    encode_texts,
     pair_signals,
     truncate,
 )
@@ -89,6 +92,10 @@ class ReplyQualityScorer(Predictor):
         signal_weight: float = 0.05,
         relevance_C: float = 1.0,
         swaps_per_reply: int = 2,
+        swap_weight: float = 0.2,
+        irrelevant_weight: float = 1.0,
+        shared_weight: float = 1.0,
+        swap_mode: str = "agency",
         max_chars: int = 4000,
         template_threshold: float = 0.85,
         reason_threshold: float = 0.4,
@@ -100,6 +107,10 @@ class ReplyQualityScorer(Predictor):
         self.signal_weight = signal_weight
         self.relevance_C = relevance_C
         self.swaps_per_reply = swaps_per_reply
+        self.swap_weight = swap_weight
+        self.irrelevant_weight = irrelevant_weight
+        self.shared_weight = shared_weight
+        self.swap_mode = swap_mode
         self.max_chars = max_chars
         self.template_threshold = template_threshold
         self.reason_threshold = reason_threshold
@@ -133,10 +144,8 @@ class ReplyQualityScorer(Predictor):
     def _embed_cos(self, reports: list[str], replies: list[str]) -> np.ndarray:
         if not self.encoder:
             return np.zeros(len(reports))
-        from models.reply_encoder import encode  # optional extra, see pyproject "embeddings"
-
-        a = encode(reports, self.encoder)
-        b = encode(replies, self.encoder)
+        a = encode_texts(reports, self.encoder)
+        b = encode_texts(replies, self.encoder)
         return np.sum(a * b, axis=1)
 
     def _pair_matrix(self, reports: list[str], replies: list[str]) -> np.ndarray:
@@ -154,25 +163,68 @@ class ReplyQualityScorer(Predictor):
             ]
         )
 
+    def _rel_X(self, P: np.ndarray, reports: list[str], replies: list[str]) -> sparse.csr_matrix:
+        """Relevance input: scaled pair signals and the content words report and reply share."""
+        dense = sparse.csr_matrix(self.pair_scaler_.transform(P))
+        if not self.shared_weight:
+            return dense
+        shared = self.rel_word_vec_.transform(reports).multiply(
+            self.rel_word_vec_.transform(replies)
+        )
+        return sparse.hstack([dense, shared * (self.shared_weight * 10.0)]).tocsr()
+
     def _swaps(
         self, idx: np.ndarray, reports: list[str], content: np.ndarray, pool: np.ndarray
     ) -> list[tuple[int, int]]:
-        """(reply row, report row) pairs: a content reply under the most similar *other* report."""
+        """(reply row, report row) pairs: a content reply placed under another report.
+
+        ``swap_mode="similar"`` takes the most similar other report (plus one random when
+        ``swaps_per_reply`` > 1); ``"agency"`` takes other reports of the same agency (random).
+        """
         if self.swaps_per_reply <= 0 or len(pool) < 2:
             return []
+        if self.swap_mode == "mixed":  # one same-agency report and one most similar report
+            a = self._swaps_mode("agency", idx, reports, content, pool, 1)
+            b = self._swaps_mode("similar", idx, reports, content, pool, 1)
+            return sorted(set(a) | set(b))
+        return self._swaps_mode(self.swap_mode, idx, reports, content, pool, self.swaps_per_reply)
+
+    def _swaps_mode(
+        self,
+        mode: str,
+        idx: np.ndarray,
+        reports: list[str],
+        content: np.ndarray,
+        pool: np.ndarray,
+        per_reply: int,
+    ) -> list[tuple[int, int]]:
+        pool = np.asarray(pool)
+        pos = {int(r): k for k, r in enumerate(pool)}
+        rng = np.random.default_rng(self.random_state)
+        out: list[tuple[int, int]] = []
+        if mode == "agency":
+            agencies = getattr(self, "_fit_agencies", None) or [None] * len(reports)
+            by_agency: dict[Any, list[int]] = {}
+            for r in pool:
+                by_agency.setdefault(agencies[int(r)], []).append(int(r))
+            for i in idx:
+                if not content[i] or int(i) not in pos:
+                    continue
+                same = [j for j in by_agency.get(agencies[int(i)], []) if j != int(i)]
+                cands = same if len(same) >= 1 else [int(j) for j in pool if int(j) != int(i)]
+                k = min(per_reply, len(cands))
+                out.extend((int(i), int(j)) for j in rng.choice(cands, size=k, replace=False))
+            return out
         mat = self.rel_word_vec_.transform([reports[i] for i in pool])
         sims = (mat @ mat.T).toarray()
-        pos = {int(r): k for k, r in enumerate(pool)}
-        out = []
-        rng = np.random.default_rng(self.random_state)
         for i in idx:
             if not content[i] or int(i) not in pos:
                 continue
             row = sims[pos[int(i)]].copy()
             row[pos[int(i)]] = -1.0
             order = np.argsort(-row)
-            picks = list(order[: max(self.swaps_per_reply - 1, 1)])
-            if self.swaps_per_reply > 1:  # and one random other report
+            picks = list(order[: max(per_reply - 1, 1)])
+            if per_reply > 1:  # and one random other report
                 other = [k for k in range(len(pool)) if k != pos[int(i)] and k not in picks]
                 if other:
                     picks.append(int(rng.choice(other)))
@@ -200,6 +252,7 @@ class ReplyQualityScorer(Predictor):
         reasons = [list(r or []) for r in reasons]
         reports, replies = self._texts(X)
         n = len(replies)
+        self._fit_agencies = [rec.get("agency") if isinstance(rec, Mapping) else None for rec in X]
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         ybin = np.array([v == "substantif" for v in y])
         irrelevant = np.array(["tidak_relevan" in r for r in reasons])
@@ -238,7 +291,9 @@ class ReplyQualityScorer(Predictor):
                     Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, tr
                 )
                 pc = cm.predict_proba(Xc[te])[:, 1]
-                pr = rm.predict_proba(self.pair_scaler_.transform(P[te]))[:, 1]
+                pr = rm.predict_proba(
+                    self._rel_X(P[te], [reports[i] for i in te], [replies[i] for i in te])
+                )[:, 1]
                 rows_z.append(self._combine_features(pc, pr))
                 rows_y.append(ybin[te])
                 rows_w.append(w[te])
@@ -246,13 +301,11 @@ class ReplyQualityScorer(Predictor):
                 if swaps:
                     a = [reports[j] for _, j in swaps]
                     b = [replies[i] for i, _ in swaps]
-                    ps = rm.predict_proba(self.pair_scaler_.transform(self._pair_matrix(a, b)))[
-                        :, 1
-                    ]
+                    ps = rm.predict_proba(self._rel_X(self._pair_matrix(a, b), a, b))[:, 1]
                     pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1]
                     rows_z.append(self._combine_features(pcs, ps))
                     rows_y.append(np.zeros(len(swaps), dtype=bool))
-                    rows_w.append(np.full(len(swaps), 0.5))
+                    rows_w.append(np.full(len(swaps), self.swap_weight))
         self.content_model_, self.relevance_model_ = self._fit_parts(
             Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, np.arange(n)
         )
@@ -260,7 +313,7 @@ class ReplyQualityScorer(Predictor):
             Z, Y, W = np.vstack(rows_z), np.concatenate(rows_y), np.concatenate(rows_w)
         else:  # too little data for cross-fitting: combine in-sample
             pc = self.content_model_.predict_proba(Xc)[:, 1]
-            pr = self.relevance_model_.predict_proba(self.pair_scaler_.transform(P))[:, 1]
+            pr = self.relevance_model_.predict_proba(self._rel_X(P, reports, replies))[:, 1]
             Z, Y, W = self._combine_features(pc, pr), ybin, w
         self.combiner_ = LogisticRegression(C=1.0, max_iter=1000).fit(Z, Y, sample_weight=W)
 
@@ -284,18 +337,30 @@ class ReplyQualityScorer(Predictor):
         # Relevance: real relevant pairs (substantif) vs tidak_relevan rows and swaps.
         rel_rows = [i for i in idx if ybin[i] or irrelevant[i]]
         Pr = [P[i] for i in rel_rows]
+        ta = [reports[i] for i in rel_rows]
+        tb = [replies[i] for i in rel_rows]
         yr = [bool(ybin[i]) for i in rel_rows]
+        # labelled tidak_relevan pairs count more than the swaps made up from other reports
+        wr = [1.0 if ybin[i] else self.irrelevant_weight for i in rel_rows]
         swaps = self._swaps(idx, reports, swappable, idx)
         if swaps:
-            Ps = self._pair_matrix([reports[j] for _, j in swaps], [replies[i] for i, _ in swaps])
-            Pr.extend(Ps)
+            sa = [reports[j] for _, j in swaps]
+            sb = [replies[i] for i, _ in swaps]
+            Pr.extend(self._pair_matrix(sa, sb))
+            ta.extend(sa)
+            tb.extend(sb)
             yr.extend([False] * len(swaps))
+            wr.extend([0.5] * len(swaps))
         yr_arr = np.array(yr)
+        wr_arr = np.array(wr)
         rm = LogisticRegression(C=self.relevance_C, max_iter=2000, class_weight="balanced")
         if len(set(yr)) < 2:  # degenerate tiny data: everything relevant
             Pr.append(np.zeros(P.shape[1]))
+            ta.append("")
+            tb.append("")
             yr_arr = np.append(yr_arr, False)
-        rm.fit(self.pair_scaler_.transform(np.vstack(Pr)), yr_arr)
+            wr_arr = np.append(wr_arr, 1.0)
+        rm.fit(self._rel_X(np.vstack(Pr), ta, tb), yr_arr, sample_weight=wr_arr)
         return cm, rm
 
     @staticmethod
@@ -310,7 +375,7 @@ class ReplyQualityScorer(Predictor):
         Xc = self._content_matrix(reports, replies)
         pc = self.content_model_.predict_proba(Xc)[:, 1]
         pr = self.relevance_model_.predict_proba(
-            self.pair_scaler_.transform(self._pair_matrix(reports, replies))
+            self._rel_X(self._pair_matrix(reports, replies), reports, replies)
         )[:, 1]
         has_report = np.array([bool(r.strip()) for r in reports])
         pr = np.where(has_report, pr, 1.0)  # without a report, relevance cannot be judged

