@@ -94,6 +94,8 @@ def task_record(task: str, ex: Example) -> dict[str, Any]:
             "report_text": ex.meta.get("report_text", ""),
             "reply_text": ex.meta.get("reply_text", ex.text),
             "agency": ex.meta.get("agency"),
+            # labelled reason codes: ReplyQualityScorer.fit learns reasons and relevance from them
+            "reasons": list(ex.meta.get("reasons") or []),
         }
     return ex.as_record()
 
