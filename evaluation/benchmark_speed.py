@@ -1,0 +1,115 @@
+"""Speed of the default agency router: a figure printer, not a timed test.
+
+    python -m evaluation.benchmark_speed [--data FILE] [--task agency|report-type]
+                                         [--repeat 300] [--batch 2000]
+
+Prints training time on the Surabaya file (target ≤ 60 s), batch prediction throughput
+(target ≥ 2,000 reports/s), single-report in-process latency p50/p95 (target p50 ≤ 5 ms) and the
+peak resident memory. Reads ../shared/data/surabaya_media_center_2022_2023.csv; where the real data
+is absent it falls back to datasets/demo/reports.csv, and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "surabaya_media_center_2022_2023.csv"
+DEMO = ROOT / "datasets" / "demo" / "reports.csv"
+TARGETS = {"train_s": 60.0, "batch_per_s": 2000.0, "p50_ms": 5.0}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _data_file(arg: Path | None) -> Path | None:
+    if arg is not None:
+        return arg
+    if SHARED.is_file():
+        return SHARED
+    if DEMO.is_file():
+        print(f"real data {SHARED} is absent: falling back to the demo data {DEMO}")
+        return DEMO
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.benchmark_speed", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--data", type=Path, help="data file (default: the Surabaya file)")
+    parser.add_argument("--task", default="agency", choices=["agency", "report-type"])
+    parser.add_argument("--text-column", default=None)
+    parser.add_argument("--label-column", default=None)
+    parser.add_argument("--repeat", type=int, default=300, help="single-report predictions timed")
+    parser.add_argument("--batch", type=int, default=2000, help="reports per batch prediction")
+    args = parser.parse_args(argv)
+
+    path = _data_file(args.data)
+    if path is None:
+        print(f"no data: neither {SHARED} nor {DEMO} exists; nothing to benchmark")
+        return 0
+
+    from evaluation.quality import default_model
+    from training.data import load_dataset
+
+    started = time.perf_counter()
+    loaded = load_dataset([path], args.task, args.text_column, args.label_column)
+    examples = [e for e in loaded.examples if e.label]
+    load_s = time.perf_counter() - started
+    records = [e.as_record() for e in examples]
+    labels = [str(e.label) for e in examples]
+    print(f"data: {path.name}: {len(examples)} labelled reports, {len(set(labels))} labels")
+    print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    print(f"loading + cleaning: {load_s:.1f} s")
+
+    model = default_model(args.task)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    model.fit(records, labels)
+    train_s, train_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    print(
+        f"training ({type(model).__name__}, all {len(records)} reports): {train_s:.1f} s wall, "
+        f"{train_cpu:.1f} s CPU (target ≤ {TARGETS['train_s']:.0f} s)"
+    )
+
+    batch = (records * (args.batch // max(1, len(records)) + 1))[: args.batch]
+    model.predict_proba(batch[:50])  # warm-up
+    wall0 = time.perf_counter()
+    model.predict_records(batch)
+    batch_s = time.perf_counter() - wall0
+    print(
+        f"batch prediction: {len(batch)} reports in {batch_s:.2f} s = "
+        f"{len(batch) / batch_s:,.0f} reports/s (target ≥ {TARGETS['batch_per_s']:,.0f}/s)"
+    )
+
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(records), size=min(args.repeat, len(records)), replace=False)
+    times = []
+    for i in picks:
+        t0 = time.perf_counter()
+        model.predict_records([records[int(i)]])
+        times.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = np.percentile(times, [50, 95])
+    print(
+        f"single report (in-process predict_records): p50 {p50:.2f} ms, p95 {p95:.2f} ms "
+        f"over {len(times)} reports (target p50 ≤ {TARGETS['p50_ms']:.0f} ms)"
+    )
+    print(f"peak RSS: {peak_rss_mb():.0f} MiB")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average during the run: {load:.1f} (figures are wall-clock on a shared machine)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
