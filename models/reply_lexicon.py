@@ -150,10 +150,11 @@ SUBSTANTIF_PATTERNS: dict[str, list[str]] = {
         r"\b(?:kewenangan|wewenang)\s+(?:dari\s+)?(?:dinas|badan|kementerian|pemerintah|pemprov|provinsi|pusat|bbpjn|pln|pdam|bpn)\b",
     ],
     "permintaan_data_spesifik": [
-        r"\b(?:mohon|dimohon|silakan|silahkan|harap)\s+(?:dikirimkan|kirimkan|kirim|dilengkapi|lengkapi|melengkapi|mengirimkan|menyertakan|sertakan|menginformasikan|informasikan|disampaikan|sampaikan|dicantumkan|cantumkan)\b",
+        r"\b(?:mohon|dimohon|silakan|silahkan|harap)\s+(?:dikirimkan|kirimkan|kirim|dilengkapi|lengkapi|melengkapi|mengirimkan|menyertakan|sertakan|menginformasikan|informasikan|disampaikan|sampaikan|dicantumkan|cantumkan|diinfokan|infokan|dijelaskan|jelaskan|menjelaskan|disebutkan|sebutkan|dilampirkan|lampirkan)\b",
         r"\b(?:titik\s+(?:lokasi|koordinat)|share\s*loc|nomor\s+(?:tiang|registrasi|pengaduan|tiket|kpj|peserta|berkas|permohonan|rumah|polisi)|foto\s+(?:terbaru|lokasi|kerusakan))\b",
         r"\bagar\s+(?:dapat|bisa|kami\s+dapat)\s+(?:kami\s+)?(?:telusuri|tindak\s?lanjuti|cek|proses|verifikasi|tangani)\b",
         r"\b(?:belum|tidak)\s+(?:mencantumkan|menyebutkan|menyertakan|ada)\s+(?:alamat|lokasi|nama|nomor|foto)\b",
+        r"\b(?:belum|tidak)\s+(?:tercantum|disebutkan|jelas)\s+(?:lokasi|alamat|nama|nomor|waktu)\w*",
     ],
 }
 

@@ -35,6 +35,7 @@ from sklearn.preprocessing import StandardScaler
 
 from models.base import Predictor, Record, record_text, register
 from models.reply_lexicon import (
+    COMPILED_SUBSTANTIF,
     NORMATIF_REASONS,
     REASONS,
     SUBSTANTIF_REASONS,
@@ -50,6 +51,7 @@ from models.reply_signals import (
 )
 
 LABELS = ["normatif", "substantif"]
+_DETAIL_RES = COMPILED_SUBSTANTIF["permintaan_data_spesifik"]
 
 
 class EmptyReplyError(ValueError):
@@ -96,6 +98,7 @@ class ReplyQualityScorer(Predictor):
         irrelevant_weight: float = 1.0,
         shared_weight: float = 1.0,
         swap_mode: str = "agency",
+        detail_relevance_floor: float = 0.6,
         max_chars: int = 4000,
         template_threshold: float = 0.85,
         reason_threshold: float = 0.4,
@@ -111,6 +114,7 @@ class ReplyQualityScorer(Predictor):
         self.irrelevant_weight = irrelevant_weight
         self.shared_weight = shared_weight
         self.swap_mode = swap_mode
+        self.detail_relevance_floor = detail_relevance_floor
         self.max_chars = max_chars
         self.template_threshold = template_threshold
         self.reason_threshold = reason_threshold
@@ -162,6 +166,14 @@ class ReplyQualityScorer(Predictor):
                 for a, b, cw, cc, ce in zip(reports, replies, cos_w, cos_c, cos_e, strict=True)
             ]
         )
+
+    def _floor(self, pr: np.ndarray, replies: list[str]) -> np.ndarray:
+        """A reply that asks for a specific missing detail fits the report it asks about: its
+        relevance is not allowed below ``detail_relevance_floor``."""
+        if not self.detail_relevance_floor:
+            return pr
+        asks = np.array([any(p.search(r) for p in _DETAIL_RES) for r in replies], dtype=bool)
+        return np.where(asks, np.maximum(pr, self.detail_relevance_floor), pr)
 
     def _rel_X(self, P: np.ndarray, reports: list[str], replies: list[str]) -> sparse.csr_matrix:
         """Relevance input: scaled pair signals and the content words report and reply share."""
@@ -291,9 +303,12 @@ class ReplyQualityScorer(Predictor):
                     Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, tr
                 )
                 pc = cm.predict_proba(Xc[te])[:, 1]
-                pr = rm.predict_proba(
-                    self._rel_X(P[te], [reports[i] for i in te], [replies[i] for i in te])
-                )[:, 1]
+                pr = self._floor(
+                    rm.predict_proba(
+                        self._rel_X(P[te], [reports[i] for i in te], [replies[i] for i in te])
+                    )[:, 1],
+                    [replies[i] for i in te],
+                )
                 rows_z.append(self._combine_features(pc, pr))
                 rows_y.append(ybin[te])
                 rows_w.append(w[te])
@@ -301,7 +316,9 @@ class ReplyQualityScorer(Predictor):
                 if swaps:
                     a = [reports[j] for _, j in swaps]
                     b = [replies[i] for i, _ in swaps]
-                    ps = rm.predict_proba(self._rel_X(self._pair_matrix(a, b), a, b))[:, 1]
+                    ps = self._floor(
+                        rm.predict_proba(self._rel_X(self._pair_matrix(a, b), a, b))[:, 1], b
+                    )
                     pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1]
                     rows_z.append(self._combine_features(pcs, ps))
                     rows_y.append(np.zeros(len(swaps), dtype=bool))
@@ -313,7 +330,9 @@ class ReplyQualityScorer(Predictor):
             Z, Y, W = np.vstack(rows_z), np.concatenate(rows_y), np.concatenate(rows_w)
         else:  # too little data for cross-fitting: combine in-sample
             pc = self.content_model_.predict_proba(Xc)[:, 1]
-            pr = self.relevance_model_.predict_proba(self._rel_X(P, reports, replies))[:, 1]
+            pr = self._floor(
+                self.relevance_model_.predict_proba(self._rel_X(P, reports, replies))[:, 1], replies
+            )
             Z, Y, W = self._combine_features(pc, pr), ybin, w
         self.combiner_ = LogisticRegression(C=1.0, max_iter=1000).fit(Z, Y, sample_weight=W)
 
@@ -323,7 +342,11 @@ class ReplyQualityScorer(Predictor):
             t = np.array([code in r for r in reasons])
             if 3 <= t.sum() <= n - 3:
                 self.reason_models_[code] = LogisticRegression(
-                    C=self.C, max_iter=2000, class_weight="balanced", solver="liblinear"
+                    C=self.C,
+                    max_iter=2000,
+                    class_weight="balanced",
+                    solver="liblinear",
+                    random_state=self.random_state,
                 ).fit(Xc, t)
         self.n_train_ = n
         return self
@@ -331,7 +354,11 @@ class ReplyQualityScorer(Predictor):
     def _fit_parts(self, Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, idx):  # noqa: ANN001
         idx = np.asarray(idx)
         cm = LogisticRegression(
-            C=self.C, max_iter=3000, class_weight="balanced", solver="liblinear"
+            C=self.C,
+            max_iter=3000,
+            class_weight="balanced",
+            solver="liblinear",
+            random_state=self.random_state,
         )
         cm.fit(Xc[idx], content[idx], sample_weight=w[idx])
         # Relevance: real relevant pairs (substantif) vs tidak_relevan rows and swaps.
@@ -374,9 +401,12 @@ class ReplyQualityScorer(Predictor):
         reports, replies = self._texts(X)
         Xc = self._content_matrix(reports, replies)
         pc = self.content_model_.predict_proba(Xc)[:, 1]
-        pr = self.relevance_model_.predict_proba(
-            self._rel_X(self._pair_matrix(reports, replies), reports, replies)
-        )[:, 1]
+        pr = self._floor(
+            self.relevance_model_.predict_proba(
+                self._rel_X(self._pair_matrix(reports, replies), reports, replies)
+            )[:, 1],
+            replies,
+        )
         has_report = np.array([bool(r.strip()) for r in reports])
         pr = np.where(has_report, pr, 1.0)  # without a report, relevance cannot be judged
         ps = self.combiner_.predict_proba(self._combine_features(pc, pr))[:, 1]

@@ -15,6 +15,12 @@ from tests.conftest import DEMO_DIR, ROOT
 from training.reply_data import load_replies
 
 CHALLENGE = ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"
+# Measured 2026-12-01 (python -m evaluation.reply_quality_report): held-out seed 0 macro-F1 0.947,
+# challenge 0.932 (minimal pairs 0.991, relevance swaps 0.863). Floors sit just below.
+HELD_OUT_FLOOR = 0.93
+CHALLENGE_FLOOR = 0.91
+MINIMAL_PAIR_FLOOR = 0.97
+SWAP_FLOOR = 0.83
 
 
 def _records(examples):
@@ -211,3 +217,32 @@ def test_template_reuse_against_a_reply_bank(scorer: ReplyQualityScorer) -> None
 def test_fit_rejects_unknown_labels() -> None:
     with pytest.raises(ValueError, match="unknown reply labels"):
         ReplyQualityScorer().fit(PAIRS, ["normatif", "bagus"])
+
+
+@pytest.mark.slow
+def test_quality_on_real_replies_and_challenge_set(shared_data: Path) -> None:
+    """Issue 5 quality on the real files: held-out grouped split (seed 0) and the challenge set
+    with a model trained on the real replies only. Floors sit just below the measured figures
+    (see the README and `python -m evaluation.reply_quality_report`)."""
+    from evaluation.reply_quality_report import (
+        challenge_metrics,
+        evaluate_split,
+        load_challenge,
+        record,
+    )
+
+    files = sorted((shared_data / "replies").glob("*.jsonl"))
+    if not files:
+        pytest.skip("no reply files in ../shared/data/replies")
+    examples = load_replies(files).examples
+    res = evaluate_split(examples, seed=0)
+    print(
+        f"held-out macro-F1 {res['metrics']['macro_f1']:.4f} (baseline {res['baseline']['macro_f1']:.4f})"
+    )
+    assert res["metrics"]["macro_f1"] >= HELD_OUT_FLOOR
+    scorer = ReplyQualityScorer().fit([record(e) for e in examples], [e.label for e in examples])
+    ch = challenge_metrics(scorer, load_challenge())
+    print({k: round(v, 4) for k, v in ch.items()})
+    assert ch["macro_f1"] >= CHALLENGE_FLOOR
+    assert ch["minimal_pair/macro_f1"] >= MINIMAL_PAIR_FLOOR
+    assert ch["relevance_swap/macro_f1"] >= SWAP_FLOOR
