@@ -60,6 +60,7 @@ class AgencyRouter(Predictor):
         class_weight: str | None = "sqrt",
         calibration: str = "temperature",
         cv: int = 2,
+        calibration_folds: int | None = 1,
         abstain_threshold: float = 0.35,
         use_location: bool = True,
         location_weight: float = 0.5,
@@ -77,6 +78,7 @@ class AgencyRouter(Predictor):
         self.class_weight = class_weight
         self.calibration = calibration
         self.cv = cv
+        self.calibration_folds = calibration_folds
         self.abstain_threshold = abstain_threshold
         self.use_location = use_location
         self.location_weight = location_weight
@@ -158,6 +160,7 @@ class AgencyRouter(Predictor):
             class_weight=self.class_weight,
             calibration=self.calibration,
             cv=self.cv,
+            calibration_folds=self.calibration_folds,
             random_state=self.random_state,
         ).fit(feats, internal, sample_weight=sw)
         self.clf_.oof_margins_ = None

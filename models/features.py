@@ -82,6 +82,51 @@ def field_tokens(record: Record, fields: Sequence[str]) -> list[str]:
     return tokens
 
 
+class CharNgrams:
+    """Character n-grams inside word boundaries, as scikit-learn's ``analyzer="char_wb"``
+    (lower-cased, each word padded with one space), with the n-grams of each distinct word cached:
+    words repeat, so this is several times faster than recomputing them for every text."""
+
+    max_cache = 300_000
+
+    def __init__(self, ngram_range: tuple[int, int] = (3, 5)) -> None:
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self._cache: dict[str, list[str]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"ngram_range": self.ngram_range}  # the cache is rebuilt, never pickled
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.ngram_range = tuple(state["ngram_range"])
+        self._cache = {}
+
+    def _word(self, word: str) -> list[str]:
+        w = f" {word} "
+        grams = []
+        lo, hi = self.ngram_range
+        for n in range(lo, hi + 1):
+            offset = 0
+            grams.append(w[0:n])
+            while offset + n < len(w):
+                offset += 1
+                grams.append(w[offset : offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+        return grams
+
+    def __call__(self, text: str) -> list[str]:
+        cache = self._cache
+        out: list[str] = []
+        for word in text.lower().split():
+            grams = cache.get(word)
+            if grams is None:
+                grams = self._word(word)
+                if len(cache) < self.max_cache:
+                    cache[word] = grams
+            out.extend(grams)
+        return out
+
+
 class TextFeatures:
     """Records -> sparse features: word + char TF-IDF, optional cue counts, and one-hot tokens of
     record fields such as ``kecamatan`` / ``kelurahan`` (agency) or ``kota`` / ``sumber`` (type)."""
@@ -121,9 +166,7 @@ class TextFeatures:
             dtype=np.float32,
         ).fit(texts)
         self.char_ = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=self.char_ngram_range,
-            lowercase=True,
+            analyzer=CharNgrams(self.char_ngram_range),
             sublinear_tf=True,
             min_df=min_df,
             max_features=half,
@@ -227,7 +270,9 @@ class CalibratedLinear:
     ``CalibratedClassifierCV`` (one calibrator per class) when every class has at least two
     examples and fall back to the temperature otherwise. ``oof_margins_`` (out-of-fold margins of
     the training data, with ``oof_index_``) is kept for tuning decision rules without touching test
-    data, then dropped by the owner before saving if not needed.
+    data, then dropped by the owner before saving if not needed. ``calibration_folds=k`` fits only
+    the first ``k`` of the ``cv`` folds (the temperature is one number; half the data is plenty on
+    big sets), and then no full ``oof_margins_`` exist.
     """
 
     def __init__(
@@ -238,6 +283,7 @@ class CalibratedLinear:
         cv: int = 3,
         random_state: int = 0,
         max_iter: int = 2000,
+        calibration_folds: int | None = None,
     ) -> None:
         if class_weight not in {None, "balanced", "sqrt"}:
             raise ValueError(
@@ -253,6 +299,7 @@ class CalibratedLinear:
         self.cv = cv
         self.random_state = random_state
         self.max_iter = max_iter
+        self.calibration_folds = calibration_folds
 
     def _base(self) -> LinearSVC:
         return LinearSVC(
@@ -309,15 +356,20 @@ class CalibratedLinear:
                         np.zeros(len(y)), y_idx
                     )
                 )
+            if self.calibration_folds:  # fewer fits on big data: the temperature is one number
+                folds = folds[: self.calibration_folds]
             oof = np.zeros((len(y), n_classes))
+            done = np.zeros(len(y), dtype=bool)
             for tr, te in folds:
                 if len(np.unique(y_idx[tr])) < 2:
-                    oof[te] = 0.0
                     continue
                 part = self._fit_base(X[tr], y_idx[tr], None if sw is None else sw[tr])
                 oof[te] = self._full_margins(part, X[te], n_classes)
-            self.oof_margins_ = oof
-            self.temperature_ = fit_temperature(oof, y_idx)
+                done[te] = True
+            if done.all():
+                self.oof_margins_ = oof
+            if done.any():
+                self.temperature_ = fit_temperature(oof[done], y_idx[done])
         self.model_ = self._fit_base(X, y_idx, sw)
         # float32 weights: half the memory and model size, same ranking (features are float32)
         self.model_.coef_ = self.model_.coef_.astype(np.float32)
