@@ -176,9 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = [s for s in args.seeds if s != args.seed]
     if seeds:
         rows = [(args.seed, m["macro_f1"], b["macro_f1"])]
+        pooled = [dict(w, seed=args.seed) for w in wrong]
         for s in seeds:
             r = evaluate_split(examples, s, **params)
             rows.append((s, r["metrics"]["macro_f1"], r["baseline"]["macro_f1"]))
+            pooled += [
+                dict(w, seed=s)
+                for w in misjudged(
+                    r["y_true"], r["y_pred"], r["proba"], r["records"], r["reasons_true"]
+                )
+            ]
         print("| seed | ReplyQualityScorer macro-F1 | baseline macro-F1 |\n|---|---|---|")
         for s, a, c in rows:
             print(f"| {s} | {a:.4f} | {c:.4f} |")
@@ -186,6 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"| mean ± sd | {ours.mean():.4f} ± {ours.std():.4f} | {base.mean():.4f} ± {base.std():.4f} |\n"
         )
+        print("### 10 misjudged examples across seeds (most confident first)\n")
+        print("| seed | id | true | predicted | P(substantif) | true reasons | report | reply |")
+        print("|---|---|---|---|---|---|---|---|")
+        seen: set[str] = set()
+        pooled.sort(key=lambda w: -abs((w["p_substantif"] or 0.5) - 0.5))
+        for w in [w for w in pooled if not (w["id"] in seen or seen.add(w["id"]))][:10]:
+            cells = [w["seed"], w["id"], w["true"], w["pred"], w["p_substantif"],
+                     ", ".join(w["true_reasons"]), w["report"][:100], w["reply"][:120]]  # fmt: skip
+            print("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+        print()
 
     if CHALLENGE.is_file():
         scorer = ReplyQualityScorer(**params).fit(
