@@ -196,7 +196,14 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
     if config.dedupe:
         from training.splits import dedupe
 
-        examples, n_dup = dedupe(examples)[:2]
+        key = None
+        if task == "reply-quality":
+            from training.splits import text_key
+
+            def key(e: Example) -> str:
+                return text_key(str(e.meta.get("report_text", ""))) + "\x00" + text_key(e.text)
+
+        examples, n_dup = dedupe(examples, key=key)[:2]
         if n_dup:
             console.print(f"removed {n_dup} duplicate texts before splitting")
     if len({e.label for e in examples}) < 2:

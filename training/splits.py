@@ -80,15 +80,21 @@ def text_key(text: str) -> str:
     return " ".join(_NON_WORD_RE.sub(" ", s).split())
 
 
-def dedupe(examples: Sequence[Example]) -> tuple[list[Example], int]:
-    """Keep the first example of every normalised text; return ``(kept, number removed)``."""
+def dedupe(
+    examples: Sequence[Example], key: Callable[[Example], str] | None = None
+) -> tuple[list[Example], int]:
+    """Keep the first example of every normalised text; return ``(kept, number removed)``.
+
+    ``key`` chooses what counts as the same item (default: the normalised ``text``); reply pairs
+    use the report and the reply together, since one reply text may rightly stand under many reports.
+    """
     seen: set[str] = set()
     kept: list[Example] = []
     for ex in examples:
-        key = text_key(ex.text)
-        if key in seen:
+        key_ = key(ex) if key is not None else text_key(ex.text)
+        if key_ in seen:
             continue
-        seen.add(key)
+        seen.add(key_)
         kept.append(ex)
     return kept, len(examples) - len(kept)
 

@@ -197,3 +197,17 @@ def test_group_split_with_only_big_groups_takes_the_smallest() -> None:
     split = group_split(exs, "g", test_size=0.15, seed=0)
     assert {e.meta["g"] for e in split.test} == {"small"}
     assert len(split.train) == 60
+
+
+def test_dedupe_with_a_pair_key_keeps_one_reply_under_two_reports() -> None:
+    from training.records import Example
+    from training.splits import dedupe
+
+    rows = [
+        Example(id="1", text="Lubang sudah kami tambal.", meta={"report_text": "jalan A berlubang"}),
+        Example(id="2", text="Lubang sudah kami tambal.", meta={"report_text": "jalan B berlubang"}),
+        Example(id="3", text="Lubang sudah kami tambal.", meta={"report_text": "jalan A berlubang"}),
+    ]
+    kept, removed = dedupe(rows, key=lambda e: e.meta["report_text"] + "|" + e.text)
+    assert [e.id for e in kept] == ["1", "2"] and removed == 1
+    assert len(dedupe(rows)[0]) == 1
