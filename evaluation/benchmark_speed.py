@@ -61,14 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no data: neither {SHARED} nor {DEMO} exists; nothing to benchmark")
         return 0
 
-    from evaluation.quality import default_model
+    from evaluation.quality import default_model, record_of
     from training.data import load_dataset
 
     started = time.perf_counter()
     loaded = load_dataset([path], args.task, args.text_column, args.label_column)
     examples = [e for e in loaded.examples if e.label]
     load_s = time.perf_counter() - started
-    records = [e.as_record() for e in examples]
+    records = [record_of(e) for e in examples]
     labels = [str(e.label) for e in examples]
     print(f"data: {path.name}: {len(examples)} labelled reports, {len(set(labels))} labels")
     print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")

@@ -114,8 +114,9 @@ def load_split(evaluation: Evaluation, data_dir: Path, test_size: float = 0.15) 
     return split.train, split.test, note
 
 
-def _record(example: Any) -> dict[str, Any]:
-    return example.as_record()
+def record_of(example: Any) -> dict[str, Any]:
+    """The predictor input: text and metadata, plus the date (used for recency weighting)."""
+    return {**example.as_record(), "date": example.date}
 
 
 def run_evaluation(
@@ -128,9 +129,9 @@ def run_evaluation(
     """Fit every model on the training part and score it on the test part."""
     train, test, note = load_split(evaluation, data_dir)
     log(f"[{evaluation.name}] {note}")
-    X_train = [_record(e) for e in train]
+    X_train = [record_of(e) for e in train]
     y_train = [str(e.label) for e in train]
-    X_test = [_record(e) for e in test]
+    X_test = [record_of(e) for e in test]
     y_test = [str(e.label) for e in test]
     models = models or {
         "baseline": PlainBaseline,

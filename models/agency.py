@@ -6,6 +6,11 @@ a report disposed to the kelurahan (or kecamatan) office of its own location is 
 pooled class (``@kelurahan`` / ``@kecamatan``) whose probability goes, at prediction time, to the
 office named by the record's location. Text alone can hardly tell ``Kelurahan Ploso`` from
 ``Kelurahan Mojo``; the location column can, and pooling lets the rare offices share evidence.
+
+Agencies drift (new offices, renamed ones, changed habits): with ``recency_half_life`` (days,
+default 120) training examples are weighted by their age when records carry a ``date``. Rare
+agencies are kept (``min_count=1``); ``class_weight="sqrt"`` lifts them without drowning the
+big ones.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ class AgencyRouter(Predictor):
         location_weight: float = 0.5,
         location_offices: bool = True,
         min_count: int = 1,
-        recency_half_life: float | None = None,
+        recency_half_life: float | None = 120.0,
         encoder: str | None = None,
         random_state: int = 0,
     ) -> None:
@@ -218,16 +223,18 @@ class AgencyRouter(Predictor):
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k": [{"agency", "probability"}], "abstain"}``."""
         proba = self.predict_proba(X)
+        names = [str(c) for c in self.classes_]
+        orders = np.argsort(-proba, axis=1, kind="stable")[:, :top]
         out = []
-        for row in proba:
-            order = np.argsort(-row, kind="stable")[:top]
-            ranked = [(str(self.classes_[j]), round(float(row[j]), 6)) for j in order]
+        for row, order in zip(proba, orders.tolist(), strict=True):
+            values = row[order].tolist()
+            ranked = [(names[j], round(p, 6)) for j, p in zip(order, values, strict=True)]
             out.append(
                 {
                     "label": ranked[0][0],
                     "probabilities": dict(ranked),
                     "top_k": [{"agency": a, "probability": p} for a, p in ranked],
-                    "abstain": bool(row[order[0]] < self.abstain_threshold),
+                    "abstain": bool(values[0] < self.abstain_threshold),
                 }
             )
         return out
