@@ -91,7 +91,7 @@ def load_split(setting: Setting, data_dir: Path, seed: int = 0) -> SplitData:
     if missing:
         raise FileNotFoundError(f"real data not found: {', '.join(missing)}")
     result = load_dataset(paths, task=setting.task, **setting.load_kwargs)
-    examples, _ = dedupe(result.examples)
+    examples, _ = dedupe([e for e in result.examples if e.label])
     split = time_split(examples, test_size=0.15)
     data = SplitData(setting, list(split.train), list(split.test), split.describe())
     if setting.train_subsample and len(data.train) > setting.train_subsample:
@@ -209,6 +209,8 @@ def compare(
         model.fit(data.records(train), [e.label for e in train])
         fit_s = time.perf_counter() - t0
         proba = model.predict_proba(X_test)
+        if hasattr(model, "weight_") and getattr(model, "tune_weight", False):
+            note = f"tfidf_weight {model.weight_:g} (picked on a slice of the training part)"
         rows.append(
             Row(name, len(train), score(task, y_test, proba, model.classes_), fit_s, speed, note)
         )
@@ -224,9 +226,9 @@ def compare(
         emb = hybrid_cls(encoder=spec, tfidf_weight=0.0)
         emb.set_embedding_cache(cache_dir)
         run(f"{spec} + logistic regression", emb, emb_train, speeds.get(spec))
-        hyb = hybrid_cls(encoder=spec)
+        hyb = hybrid_cls(encoder=spec, tune_weight=True)
         hyb.set_embedding_cache(cache_dir)
-        run(f"hybrid TF-IDF + {spec}", hyb, emb_train, note=f"tfidf_weight={hyb.tfidf_weight}")
+        run(f"hybrid TF-IDF + {spec}", hyb, emb_train)
     return rows
 
 

@@ -216,7 +216,7 @@ def load_model(path: str | Path) -> Predictor:
 def _import_known_predictors() -> None:
     import importlib
 
-    for mod in ("models.report_type", "models.agency", "models.reply_quality"):
+    for mod in ("models.report_type", "models.agency", "models.reply_quality", "models.hybrid"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:  # a module not written yet

@@ -157,7 +157,9 @@ class SentenceTransformerEncoder:
         self.prefix = prefix
         with _hub_offline(not allow_download):
             try:
-                self._model = st.SentenceTransformer(str(model), device="cpu")
+                self._model = st.SentenceTransformer(
+                    str(model), device="cpu", local_files_only=not allow_download
+                )
             except OSError as exc:
                 raise FileNotFoundError(
                     f"sentence-transformers model {model!r} cannot be loaded offline ({exc}); "
