@@ -8,7 +8,8 @@ office named by the record's location. Text alone can hardly tell ``Kelurahan Pl
 ``Kelurahan Mojo``; the location column can, and pooling lets the rare offices share evidence.
 
 Agencies drift (new offices, renamed ones, changed habits): with ``recency_half_life`` (days,
-default 120) training examples are weighted by their age when records carry a ``date``. Rare
+off by default: 120 days gained 0.006 top-1 on Surabaya but lost 0.03 top-3 on the small Kab.
+Bandung set) training examples are weighted by their age when records carry a ``date``. Rare
 agencies are kept (``min_count=1``); ``class_weight="sqrt"`` lifts them without drowning the
 big ones.
 """
@@ -71,7 +72,7 @@ class AgencyRouter(Predictor):
         location_weight: float = 0.5,
         location_offices: bool = True,
         min_count: int = 1,
-        recency_half_life: float | None = 120.0,
+        recency_half_life: float | None = None,
         encoder: str | None = None,
         random_state: int = 0,
     ) -> None:

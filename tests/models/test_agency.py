@@ -159,3 +159,35 @@ def test_class_weight_options(data) -> None:
         assert AgencyRouter(class_weight=cw).fit(X, y).predict(["aspal jalan rusak"])
     with pytest.raises(ValueError, match="class_weight"):
         AgencyRouter(class_weight="heavy").fit(X, y)
+
+
+# --- quality floors on the real data (time split; see evaluation/quality.py) -----------------------
+def _real_agency_metrics(evaluation_name: str) -> dict[str, float]:
+    from evaluation.metrics import classification_metrics
+    from evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
+    from tests.conftest import SHARED_DATA, shared_file
+
+    evaluation = EVALUATIONS_BY_NAME[evaluation_name]
+    for name in evaluation.files:
+        shared_file(name)
+    train, test, _ = load_split(evaluation, SHARED_DATA)
+    model = AgencyRouter().fit([record_of(e) for e in train], [e.label for e in train])
+    proba = model.predict_proba([record_of(e) for e in test])
+    return classification_metrics([e.label for e in test], proba, model.classes_)
+
+
+@pytest.mark.slow
+def test_surabaya_agency_quality_floor() -> None:
+    m = _real_agency_metrics("agency-surabaya")
+    # measured 0.769 / 0.873 (baseline 0.740 / 0.818); floors a little below so regressions fail
+    assert m["top1_accuracy"] >= 0.75
+    assert m["top3_accuracy"] >= 0.86
+
+
+@pytest.mark.slow
+def test_kab_bandung_agency_quality_floor() -> None:
+    m = _real_agency_metrics("agency-kab-bandung")
+    # measured 0.498 / 0.697 (baseline 0.457 / 0.620); 14% of the test reports go to agencies
+    # never seen in training (drift), so the 0.70 / 0.88 is out of reach here
+    assert m["top1_accuracy"] >= 0.47
+    assert m["top3_accuracy"] >= 0.67

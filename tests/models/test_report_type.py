@@ -150,3 +150,27 @@ def test_unknown_sentence_transformer_without_package_names_the_extra() -> None:
         pytest.skip("sentence-transformers is installed here")
     with pytest.raises(ImportError, match=r"lapor-triage\[embeddings\]"):
         ReportTypeClassifier(encoder="some/model").fit(TEXTS, LABELS)
+
+
+# --- quality floors on the real data (time split; see evaluation/quality.py) -----------------------
+@pytest.mark.slow
+def test_report_type_quality_floor_on_real_data() -> None:
+    from evaluation.metrics import classification_metrics
+    from evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
+    from tests.conftest import SHARED_DATA, shared_file
+
+    evaluation = EVALUATIONS_BY_NAME["report-type"]
+    for name in evaluation.files:
+        shared_file(name)
+    train, test, _ = load_split(evaluation, SHARED_DATA)
+    model = ReportTypeClassifier().fit([record_of(e) for e in train], [e.label for e in train])
+    m = classification_metrics(
+        [e.label for e in test], model.predict_proba([record_of(e) for e in test]), model.classes_
+    )
+    # measured macro-F1 0.562 (pengaduan 0.92, aspirasi 0.00, permintaan_informasi 0.76; baseline
+    # 0.373). Only 9 permintaan_informasi reports in the test part, so its floor is loose. No
+    # floor for aspirasi: 21 of its 26 test reports are Samarinda's, labelled aspirasi from mid-2024
+    # on for complaint-like texts, which no text model here separates (see the closing report).
+    assert m["macro_f1"] >= 0.53
+    assert m["f1/permintaan_informasi"] >= 0.60
+    assert m["f1/pengaduan"] >= 0.90
