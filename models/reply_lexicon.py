@@ -148,6 +148,12 @@ SUBSTANTIF_PATTERNS: dict[str, list[str]] = {
         r"\b(?:ditolak|dikabulkan|disetujui|dibatalkan|diputuskan|kami\s+putuskan)\b",
         r"\b(?:karena|krn|sebab|dikarenakan|disebabkan|oleh\s+karena\s+itu|sehingga)\b",
         r"\b(?:kewenangan|wewenang)\s+(?:dari\s+)?(?:dinas|badan|kementerian|pemerintah|pemprov|provinsi|pusat|bbpjn|pln|pdam|bpn)\b",
+        r"\b(?:tidak\s+dapat|tidak\s+bisa|belum\s+dapat)\s+kami\s+(?:kabulkan|terima|proses|setujui|cairkan|berikan|layani|penuhi)\b",
+        r"\bhanya\s+(?:dapat\s+)?(?:diberikan|berlaku|diperuntukkan|diperbolehkan)\b",
+        r"\b(?:dengan\s+alasan|alasannya|oleh\s+sebab\s+itu|maka\s+dari\s+itu|sedangkan)\b",
+        r"\btidak\s+memenuhi\s+(?:syarat|kriteria|ketentuan|persyaratan)\b",
+        r"\b(?:dikecualikan|dirahasiakan|wajib\s+dirahasiakan)\b",
+        r"\b(?:dialihkan|dilimpahkan)\s+(?:ke|kepada)\s+\w+",
     ],
     "permintaan_data_spesifik": [
         r"\b(?:mohon|dimohon|silakan|silahkan|harap)\s+(?:dikirimkan|kirimkan|kirim|dilengkapi|lengkapi|melengkapi|mengirimkan|menyertakan|sertakan|menginformasikan|informasikan|disampaikan|sampaikan|dicantumkan|cantumkan|diinfokan|infokan|dijelaskan|jelaskan|menjelaskan|disebutkan|sebutkan|dilampirkan|lampirkan)\b",

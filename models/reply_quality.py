@@ -95,6 +95,7 @@ class ReplyQualityScorer(Predictor):
         relevance_C: float = 1.0,
         swaps_per_reply: int = 2,
         swap_weight: float = 0.2,
+        swap_weight_grid: Sequence[float] | None = (0.1, 0.2, 0.4, 0.8),
         irrelevant_weight: float = 1.0,
         shared_weight: float = 1.0,
         swap_mode: str = "agency",
@@ -111,6 +112,7 @@ class ReplyQualityScorer(Predictor):
         self.relevance_C = relevance_C
         self.swaps_per_reply = swaps_per_reply
         self.swap_weight = swap_weight
+        self.swap_weight_grid = swap_weight_grid
         self.irrelevant_weight = irrelevant_weight
         self.shared_weight = shared_weight
         self.swap_mode = swap_mode
@@ -294,11 +296,11 @@ class ReplyQualityScorer(Predictor):
         self.pair_scaler_ = StandardScaler().fit(P)
 
         # Out-of-fold content and relevance scores feed the combiner (calibration).
-        rows_z, rows_y, rows_w = [], [], []
+        rows_z, rows_y, rows_w, rows_f, rows_s = [], [], [], [], []
         folds = min(self.cv_folds, int(min(ybin.sum(), (~ybin).sum())))
         if folds >= 2:
             kf = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-            for tr, te in kf.split(np.arange(n)):
+            for f, (tr, te) in enumerate(kf.split(np.arange(n))):
                 cm, rm = self._fit_parts(
                     Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, tr
                 )
@@ -312,6 +314,8 @@ class ReplyQualityScorer(Predictor):
                 rows_z.append(self._combine_features(pc, pr))
                 rows_y.append(ybin[te])
                 rows_w.append(w[te])
+                rows_f.append(np.full(len(te), f))
+                rows_s.append(np.zeros(len(te), dtype=bool))
                 swaps = self._swaps(te, reports, swappable, te)
                 if swaps:
                     a = [reports[j] for _, j in swaps]
@@ -322,12 +326,18 @@ class ReplyQualityScorer(Predictor):
                     pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1]
                     rows_z.append(self._combine_features(pcs, ps))
                     rows_y.append(np.zeros(len(swaps), dtype=bool))
-                    rows_w.append(np.full(len(swaps), self.swap_weight))
+                    rows_w.append(np.ones(len(swaps)))
+                    rows_f.append(np.full(len(swaps), f))
+                    rows_s.append(np.ones(len(swaps), dtype=bool))
         self.content_model_, self.relevance_model_ = self._fit_parts(
             Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, np.arange(n)
         )
+        self.swap_weight_ = float(self.swap_weight)
         if rows_z:
             Z, Y, W = np.vstack(rows_z), np.concatenate(rows_y), np.concatenate(rows_w)
+            F, S = np.concatenate(rows_f), np.concatenate(rows_s)
+            self.swap_weight_ = self._pick_swap_weight(Z, Y, W, F, S)
+            W = np.where(S, self.swap_weight_, W)
         else:  # too little data for cross-fitting: combine in-sample
             pc = self.content_model_.predict_proba(Xc)[:, 1]
             pr = self._floor(
@@ -350,6 +360,31 @@ class ReplyQualityScorer(Predictor):
                 ).fit(Xc, t)
         self.n_train_ = n
         return self
+
+    def _pick_swap_weight(
+        self, Z: np.ndarray, Y: np.ndarray, W: np.ndarray, F: np.ndarray, S: np.ndarray
+    ) -> float:
+        """Weight of the made-up swaps in the combiner, chosen by macro-F1 on the real
+        out-of-fold rows (each fold judged by a combiner fitted on the other folds)."""
+        grid = list(self.swap_weight_grid or [])
+        if len(grid) < 2 or len(set(F.tolist())) < 2:
+            return float(self.swap_weight)
+        from sklearn.metrics import f1_score
+
+        best, best_f1 = float(self.swap_weight), -1.0
+        for sw in grid:
+            Wg = np.where(S, sw, W)
+            pred = np.zeros(len(Y), dtype=bool)
+            for f in np.unique(F):
+                tr = F != f
+                m = LogisticRegression(C=1.0, max_iter=1000).fit(Z[tr], Y[tr], sample_weight=Wg[tr])
+                te = (F == f) & ~S
+                pred[te] = m.predict(Z[te])
+            real = ~S
+            f1 = f1_score(Y[real], pred[real], average="macro")
+            if f1 > best_f1 + 1e-9:
+                best, best_f1 = float(sw), f1
+        return best
 
     def _fit_parts(self, Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, idx):  # noqa: ANN001
         idx = np.asarray(idx)

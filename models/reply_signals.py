@@ -267,7 +267,27 @@ PAIR_SIGNAL_NAMES: tuple[str, ...] = (
     "topic_cos",
     "lead_in_reply",
     "lead_missing",
+    "action_topic_match",
+    "action_topic_conflict",
+    "action_words_in_report",
+    "lead_topic_conflict",
 )
+
+_SENTENCE_RE = re.compile(r"[^.!?;\n]+")
+_ACTION_CODES = ("tindakan_konkret", "jadwal", "hasil_verifikasi", "informasi_diminta")
+
+
+@lru_cache(maxsize=8192)
+def action_text(reply: str) -> str:
+    """The sentences of a reply that carry its substance (an action, date, finding, information)."""
+    spans = [(p.start, p.end) for p in find_phrases(reply, _ACTION_CODES)]
+    if not spans:
+        return ""
+    out = []
+    for m in _SENTENCE_RE.finditer(reply):
+        if any(s < m.end() and e > m.start() for s, e in spans):
+            out.append(m.group(0))
+    return " ".join(out)
 
 
 _LEAD_RE = re.compile(r"[.!?\n]")
@@ -323,8 +343,25 @@ def pair_signals(
             float(both.sum() / math.sqrt(max(t_rep.sum() * t_rpl.sum(), 1.0))),
             _overlap(lead, rpl_all),
             math.log1p(len(lead - rpl_all)),
+            *_action_signals(report, reply, t_rep, rep_words),
         ]
     )
+
+
+def _action_signals(
+    report: str, reply: str, t_rep: np.ndarray, rep_words: frozenset[str]
+) -> tuple[float, float, float, float]:
+    """Does the *substance* of the reply (its action sentences) concern the report's object?"""
+    act = action_text(reply)
+    t_act = topics(act) if act else np.zeros(len(TOPIC_NAMES))
+    t_lead = topics(report_lead(report))
+    t_rpl = topics(reply)
+    act_has, rep_has = t_act.sum() > 0, t_rep.sum() > 0
+    match = float((t_act * t_rep).sum() > 0)
+    conflict = float(act_has and rep_has and (t_act * t_rep).sum() == 0)
+    act_words = content_words(act) if act else frozenset()
+    lead_conflict = float(t_lead.sum() > 0 and t_rpl.sum() > 0 and (t_lead * t_rpl).sum() == 0)
+    return match, conflict, _overlap(act_words, rep_words | _stems(report)), lead_conflict
 
 
 def stack(rows: Iterable[np.ndarray]) -> np.ndarray:
