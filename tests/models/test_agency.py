@@ -179,15 +179,15 @@ def _real_agency_metrics(evaluation_name: str) -> dict[str, float]:
 @pytest.mark.slow
 def test_surabaya_agency_quality_floor() -> None:
     m = _real_agency_metrics("agency-surabaya")
-    # measured 0.769 / 0.873 (baseline 0.740 / 0.818); floors a little below so regressions fail
-    assert m["top1_accuracy"] >= 0.75
-    assert m["top3_accuracy"] >= 0.86
+    # measured 0.771 / 0.878 (baseline 0.740 / 0.818); floors a little below so regressions fail
+    assert m["top1_accuracy"] >= 0.755
+    assert m["top3_accuracy"] >= 0.865
 
 
 @pytest.mark.slow
 def test_kab_bandung_agency_quality_floor() -> None:
     m = _real_agency_metrics("agency-kab-bandung")
-    # measured 0.498 / 0.697 (baseline 0.457 / 0.620); 14% of the test reports go to agencies
+    # measured 0.511 / 0.706 (baseline 0.457 / 0.620); 14% of the test reports go to agencies
     # never seen in training (drift), so the 0.70 / 0.88 is out of reach here
-    assert m["top1_accuracy"] >= 0.47
-    assert m["top3_accuracy"] >= 0.67
+    assert m["top1_accuracy"] >= 0.48
+    assert m["top3_accuracy"] >= 0.68
