@@ -8,7 +8,8 @@ metrics of :func:`evaluation.metrics.classification_metrics` plus
   (surface habits a model could lean on);
 * ``reason_acc/<code>``: label accuracy on the replies whose true reasons include ``code``;
 * ``reason_recall/<code>``: share of those where the model also output ``code`` (when predicted
-  reasons are given);
+  reasons are given); ``reason_precision/<code>``: share of the replies given ``code`` by the
+  model whose true reasons include it;
 * ``primary``: macro-F1.
 
 ``ReplyEvaluator(records, labels, reasons)(scorer)`` is the evaluator callable;
@@ -101,6 +102,13 @@ def reply_metrics(
                 out[f"reason_recall/{code}"] = float(
                     np.mean([code in (reasons_pred[i] or []) for i in idx])
                 )
+        if reasons_pred is not None:
+            for code in REASONS:
+                given = [i for i, rs in enumerate(reasons_pred) if rs and code in rs]
+                if given:
+                    out[f"reason_precision/{code}"] = float(
+                        np.mean([code in (reasons_true[i] or []) for i in given])
+                    )
     out["primary"] = out["macro_f1"]
     return out
 
@@ -162,12 +170,17 @@ def render_markdown(
         )
     codes = [c for c in REASONS if f"reason_acc/{c}" in metrics]
     if codes:
-        lines += ["", "| true reason | n | label accuracy | reason recall |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "| true reason | n | label accuracy | reason recall | reason precision |",
+            "|---|---|---|---|---|",
+        ]
         for c in codes:
             rec = metrics.get(f"reason_recall/{c}")
+            prec = metrics.get(f"reason_precision/{c}")
             lines.append(
                 f"| {c} | {int(metrics[f'reason_n/{c}'])} | {_fmt(metrics[f'reason_acc/{c}'])}"
-                f" | {'' if rec is None else _fmt(rec)} |"
+                f" | {'' if rec is None else _fmt(rec)} | {'' if prec is None else _fmt(prec)} |"
             )
     cm = confusion_matrix(list(y_true), list(y_pred), labels=LABELS)
     lines += ["", "| true \\ predicted | normatif | substantif |", "|---|---|---|"]

@@ -102,7 +102,8 @@ class ReplyQualityScorer(Predictor):
         detail_relevance_floor: float = 0.6,
         max_chars: int = 4000,
         template_threshold: float = 0.85,
-        reason_threshold: float = 0.4,
+        reason_threshold: float = 0.35,
+        lexicon_weight: float = 0.3,
         encoder: str | None = None,
         cv_folds: int = 5,
         random_state: int = 0,
@@ -120,6 +121,7 @@ class ReplyQualityScorer(Predictor):
         self.max_chars = max_chars
         self.template_threshold = template_threshold
         self.reason_threshold = reason_threshold
+        self.lexicon_weight = lexicon_weight
         self.encoder = encoder
         self.cv_folds = cv_folds
         self.random_state = random_state
@@ -500,7 +502,8 @@ class ReplyQualityScorer(Predictor):
     ) -> list[str]:
         def score(code: str) -> float:
             s = scores.get(code, 0.0)
-            return 0.6 * s + 0.4 * (code in hits) if code in scores else 0.5 * (code in hits)
+            lw = self.lexicon_weight
+            return (1 - lw) * s + lw * (code in hits) if code in scores else 0.5 * (code in hits)
 
         if label == "substantif":
             pool = list(SUBSTANTIF_REASONS)
@@ -509,7 +512,7 @@ class ReplyQualityScorer(Predictor):
                 return ["tidak_relevan"]
             pool = [c for c in NORMATIF_REASONS if c != "tidak_relevan"]
         ranked = sorted(pool, key=score, reverse=True)
-        chosen = [c for c in ranked if score(c) >= max(self.reason_threshold, 0.3)]
+        chosen = [c for c in ranked if score(c) >= self.reason_threshold]
         if not chosen:
             chosen = ranked[:1]
         order = {c: i for i, c in enumerate(REASONS)}

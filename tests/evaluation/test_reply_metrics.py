@@ -46,6 +46,14 @@ def test_overall_bucket_and_reason_metrics() -> None:
     assert all(isinstance(v, float) for v in m.values())
 
 
+def test_reason_precision_counts_the_codes_the_model_gave() -> None:
+    pred = [["tindakan_konkret", "jadwal"], ["jadwal"], [], ["tindakan_konkret"]]
+    m = reply_metrics(Y_TRUE, Y_PRED, PROBA, RECORDS, REASONS, pred)
+    assert m["reason_precision/tindakan_konkret"] == pytest.approx(0.5)  # rows 1 (right), 4
+    assert m["reason_precision/jadwal"] == 0.0  # given twice, never true
+    assert "reason_precision/aturan_umum" not in m  # never given
+
+
 def test_length_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="records"):
         reply_metrics(Y_TRUE, Y_PRED[:2], None, RECORDS)
