@@ -93,6 +93,7 @@ class ReplyQualityScorer(Predictor):
         C: float = 32.0,
         signal_weight: float = 0.05,
         relevance_C: float = 1.0,
+        relevance_C_grid: Sequence[float] | None = (0.3, 1.0, 3.0),
         swaps_per_reply: int = 2,
         swap_weight: float = 0.2,
         swap_weight_grid: Sequence[float] | None = (0.1, 0.2, 0.4, 0.8),
@@ -111,6 +112,7 @@ class ReplyQualityScorer(Predictor):
         self.C = C
         self.signal_weight = signal_weight
         self.relevance_C = relevance_C
+        self.relevance_C_grid = relevance_C_grid
         self.swaps_per_reply = swaps_per_reply
         self.swap_weight = swap_weight
         self.swap_weight_grid = swap_weight_grid
@@ -298,49 +300,59 @@ class ReplyQualityScorer(Predictor):
         self.pair_scaler_ = StandardScaler().fit(P)
 
         # Out-of-fold content and relevance scores feed the combiner (calibration).
-        rows_z, rows_y, rows_w, rows_f, rows_s = [], [], [], [], []
+        rel_cs = list(dict.fromkeys([*(self.relevance_C_grid or []), self.relevance_C]))
+        rows_z: dict[float, list[np.ndarray]] = {c: [] for c in rel_cs}
+        rows_y, rows_w, rows_f, rows_s = [], [], [], []
         folds = min(self.cv_folds, int(min(ybin.sum(), (~ybin).sum())))
         if folds >= 2:
             kf = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             for f, (tr, te) in enumerate(kf.split(np.arange(n))):
-                cm, rm = self._fit_parts(
-                    Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, tr
+                cm, rms = self._fit_parts(
+                    Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, tr, rel_cs
                 )
                 pc = cm.predict_proba(Xc[te])[:, 1]
-                pr = self._floor(
-                    rm.predict_proba(
-                        self._rel_X(P[te], [reports[i] for i in te], [replies[i] for i in te])
-                    )[:, 1],
-                    [replies[i] for i in te],
-                )
-                rows_z.append(self._combine_features(pc, pr))
+                te_rep, te_rpl = [reports[i] for i in te], [replies[i] for i in te]
+                swaps = self._swaps(te, reports, swappable, te)
+                a = [reports[j] for _, j in swaps]
+                b = [replies[i] for i, _ in swaps]
+                Ps = self._pair_matrix(a, b) if swaps else None
+                pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1] if swaps else None
+                for c, rm in rms.items():
+                    pr = self._floor(
+                        rm.predict_proba(self._rel_X(P[te], te_rep, te_rpl))[:, 1], te_rpl
+                    )
+                    rows_z[c].append(self._combine_features(pc, pr))
+                    if swaps:
+                        ps = self._floor(rm.predict_proba(self._rel_X(Ps, a, b))[:, 1], b)
+                        rows_z[c].append(self._combine_features(pcs, ps))
                 rows_y.append(ybin[te])
                 rows_w.append(w[te])
                 rows_f.append(np.full(len(te), f))
                 rows_s.append(np.zeros(len(te), dtype=bool))
-                swaps = self._swaps(te, reports, swappable, te)
                 if swaps:
-                    a = [reports[j] for _, j in swaps]
-                    b = [replies[i] for i, _ in swaps]
-                    ps = self._floor(
-                        rm.predict_proba(self._rel_X(self._pair_matrix(a, b), a, b))[:, 1], b
-                    )
-                    pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1]
-                    rows_z.append(self._combine_features(pcs, ps))
                     rows_y.append(np.zeros(len(swaps), dtype=bool))
                     rows_w.append(np.ones(len(swaps)))
                     rows_f.append(np.full(len(swaps), f))
                     rows_s.append(np.ones(len(swaps), dtype=bool))
-        self.content_model_, self.relevance_model_ = self._fit_parts(
-            Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, np.arange(n)
-        )
         self.swap_weight_ = float(self.swap_weight)
-        if rows_z:
-            Z, Y, W = np.vstack(rows_z), np.concatenate(rows_y), np.concatenate(rows_w)
+        self.relevance_C_ = float(self.relevance_C)
+        if rows_y:
+            Y, W = np.concatenate(rows_y), np.concatenate(rows_w)
             F, S = np.concatenate(rows_f), np.concatenate(rows_s)
-            self.swap_weight_ = self._pick_swap_weight(Z, Y, W, F, S)
+            best = (-1.0, self.relevance_C, self.swap_weight)
+            for c in rel_cs:
+                sw, f1 = self._pick_swap_weight(np.vstack(rows_z[c]), Y, W, F, S)
+                if f1 > best[0] + 1e-9:
+                    best = (f1, c, sw)
+            _, self.relevance_C_, self.swap_weight_ = best
+            Z = np.vstack(rows_z[self.relevance_C_])
             W = np.where(S, self.swap_weight_, W)
-        else:  # too little data for cross-fitting: combine in-sample
+        self.content_model_, rms = self._fit_parts(
+            Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, np.arange(n),
+            [self.relevance_C_],
+        )  # fmt: skip
+        self.relevance_model_ = rms[self.relevance_C_]
+        if not rows_y:  # too little data for cross-fitting: combine in-sample
             pc = self.content_model_.predict_proba(Xc)[:, 1]
             pr = self._floor(
                 self.relevance_model_.predict_proba(self._rel_X(P, reports, replies))[:, 1], replies
@@ -365,12 +377,12 @@ class ReplyQualityScorer(Predictor):
 
     def _pick_swap_weight(
         self, Z: np.ndarray, Y: np.ndarray, W: np.ndarray, F: np.ndarray, S: np.ndarray
-    ) -> float:
+    ) -> tuple[float, float]:
         """Weight of the made-up swaps in the combiner, chosen by macro-F1 on the real
         out-of-fold rows (each fold judged by a combiner fitted on the other folds)."""
-        grid = list(self.swap_weight_grid or [])
-        if len(grid) < 2 or len(set(F.tolist())) < 2:
-            return float(self.swap_weight)
+        grid = list(self.swap_weight_grid or [self.swap_weight])
+        if len(set(F.tolist())) < 2:
+            return float(self.swap_weight), 0.0
         from sklearn.metrics import f1_score
 
         best, best_f1 = float(self.swap_weight), -1.0
@@ -385,10 +397,12 @@ class ReplyQualityScorer(Predictor):
             real = ~S
             f1 = f1_score(Y[real], pred[real], average="macro")
             if f1 > best_f1 + 1e-9:
-                best, best_f1 = float(sw), f1
-        return best
+                best, best_f1 = float(sw), float(f1)
+        return best, best_f1
 
-    def _fit_parts(self, Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, idx):  # noqa: ANN001
+    def _fit_parts(
+        self, Xc, P, reports, replies, content, swappable, ybin, irrelevant, w, idx, rel_cs
+    ):  # noqa: ANN001
         idx = np.asarray(idx)
         cm = LogisticRegression(
             C=self.C,
@@ -417,15 +431,20 @@ class ReplyQualityScorer(Predictor):
             wr.extend([0.5] * len(swaps))
         yr_arr = np.array(yr)
         wr_arr = np.array(wr)
-        rm = LogisticRegression(C=self.relevance_C, max_iter=2000, class_weight="balanced")
         if len(set(yr)) < 2:  # degenerate tiny data: everything relevant
             Pr.append(np.zeros(P.shape[1]))
             ta.append("")
             tb.append("")
             yr_arr = np.append(yr_arr, False)
             wr_arr = np.append(wr_arr, 1.0)
-        rm.fit(self._rel_X(np.vstack(Pr), ta, tb), yr_arr, sample_weight=wr_arr)
-        return cm, rm
+        Xr = self._rel_X(np.vstack(Pr), ta, tb)
+        rms = {
+            c: LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(
+                Xr, yr_arr, sample_weight=wr_arr
+            )
+            for c in rel_cs
+        }
+        return cm, rms
 
     @staticmethod
     def _combine_features(pc: np.ndarray, pr: np.ndarray) -> np.ndarray:
