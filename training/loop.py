@@ -97,7 +97,10 @@ def task_record(task: str, ex: Example) -> dict[str, Any]:
             # labelled reason codes: ReplyQualityScorer.fit learns reasons and relevance from them
             "reasons": list(ex.meta.get("reasons") or []),
         }
-    return ex.as_record()
+    record = ex.as_record()
+    if ex.date:
+        record.setdefault("date", ex.date)
+    return record
 
 
 def split_examples(
