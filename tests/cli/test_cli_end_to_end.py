@@ -175,3 +175,16 @@ def test_train_missing_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
     )
     assert code == 2
     assert "nope.csv" in capsys.readouterr().err
+
+
+def test_unknown_model_class_is_a_clear_error(sample_csv: Path, tmp_path: Path, capsys) -> None:
+    code = main(
+        [
+            "train", "--task", "agency", "--data", str(sample_csv), "--text-column", "text",
+            "--label-column", "agency", "--output", str(tmp_path / "m"), "--no-track",
+            "--param", "class=ReportTypeClassifier",
+        ]
+    )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ReportTypeClassifier" in err and "AgencyRouter" in err
