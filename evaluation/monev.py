@@ -12,7 +12,6 @@ labels, when present, are ignored (the view is what the model says).
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from lapor_triage.jsonl import read_jsonl
 from lapor_triage.text import clean_text
 from training.records import DataError
 
@@ -46,17 +46,7 @@ def read_replies(paths: Sequence[str | Path]) -> MonevInput:
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 rows = [(n, dict(r)) for n, r in enumerate(csv.DictReader(fh), start=2)]
         else:
-            with path.open(encoding="utf-8-sig") as fh:
-                for n, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise DataError(f"invalid JSON ({exc.msg})", file=str(path), row=n) from exc
-                    if not isinstance(row, dict):
-                        raise DataError("a line must hold a JSON object", file=str(path), row=n)
-                    rows.append((n, row))
+            rows = list(read_jsonl(path))
         for n, row in rows:
             reply = clean_text(row.get("reply_text"), salutation=False)
             if not reply:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lapor_triage.cli.jsonl import read_jsonl, write_jsonl
+from lapor_triage.jsonl import read_jsonl, write_jsonl
 from lapor_triage.text import clean_text
 from training.records import DataError
 

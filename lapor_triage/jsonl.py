@@ -15,7 +15,7 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     path = Path(path)
     if not path.is_file():
         raise DataError("no such file", file=str(path))
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8-sig") as fh:
         try:
             for n, line in enumerate(fh, start=1):
                 if not line.strip():
