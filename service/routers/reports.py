@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from lapor_triage.text import report_text
-from service.deps import ModelsDep, SettingsDep, StateDep, TriageCaller
+from service.deps import TriageCaller
 from service.errors import InputError
 from service.limits import check_batch, check_text, need_model
+from service.responses import FastJSONResponse
 from service.schemas.common import ERROR_RESPONSES
 from service.schemas.reports import TriageRequest, TriageResponse
 
@@ -20,16 +21,16 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     responses=ERROR_RESPONSES,
     summary="Jenis laporan dan instansi tujuan (report type and agency)",
 )
-async def triage(
-    body: TriageRequest,
-    caller: TriageCaller,
-    models: ModelsDep,
-    settings: SettingsDep,
-    state: StateDep,
-) -> dict:
+async def triage(body: TriageRequest, caller: TriageCaller, request: Request) -> FastJSONResponse:
     """Classify each report (pengaduan / aspirasi / permintaan_informasi) and rank the agencies
     that should handle it. ``abstain`` is true when the router is unsure and the report should be
     disposed by hand. The text the models saw is returned with personal data masked."""
+    # The hot path: state, settings and the model set are read here rather than through more
+    # dependencies (each costs the dependency solver time on every request), and the answer is
+    # written with orjson from plain values (``response_model`` stays for the OpenAPI document).
+    state = request.app.state.lapor
+    settings = state.settings
+    models = state.store.current  # taken once: a reload meanwhile does not affect this request
     check_batch(len(body.reports), "reports", settings)
     records = []
     for i, report in enumerate(body.reports):
@@ -66,11 +67,27 @@ async def triage(
             {
                 "id": report.id,
                 "text": record["text"],
-                "report_type": {"label": t["label"], "probabilities": t["probabilities"]},
-                "agency": {"label": a["label"], "abstain": abstain, "top_k": top_k[:top]},
+                "report_type": {
+                    "label": str(t["label"]),
+                    "probabilities": _floats(t["probabilities"]),
+                },
+                "agency": {
+                    "label": str(a["label"]),
+                    "abstain": abstain,
+                    "top_k": [
+                        {"agency": str(r["agency"]), "probability": float(r["probability"])}
+                        for r in top_k[:top]
+                    ],
+                },
             }
         )
-    return {
-        "results": results,
-        "models": {"report-type": type_model.version, "agency": agency_model.version},
-    }
+    return FastJSONResponse(
+        {
+            "results": results,
+            "models": {"report-type": type_model.version, "agency": agency_model.version},
+        }
+    )
+
+
+def _floats(values: dict) -> dict[str, float]:
+    return {str(k): float(v) for k, v in values.items()}
