@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from service.auth import KeyStore, Permission, Principal
 from service.batcher import TriageBatcher
+from service.cluster import ReloadCoordinator
 from service.db import Database
 from service.metrics import ServiceMetrics
 from service.model_store import ModelSet, ModelStore
@@ -27,6 +28,7 @@ class AppState:
     store: ModelStore
     metrics: ServiceMetrics
     batcher: TriageBatcher
+    coordinator: ReloadCoordinator
 
 
 # The dependencies are ``async`` so that they run on the event loop, not in the thread pool.

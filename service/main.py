@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from lapor_triage import __version__
 from service.auth import KeyStore
 from service.batcher import TriageBatcher
+from service.cluster import ReloadCoordinator
 from service.db import Database
 from service.deps import AppState
 from service.errors import install_error_handlers
@@ -58,7 +59,13 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
     )
     service_metrics = ServiceMetrics()
     store = ModelStore(settings)
-    store.on_reload = lambda ok: service_metrics.reloads.inc(1, "ok" if ok else "failed")
+    coordinator = ReloadCoordinator(db, store, poll_seconds=settings.reload_poll_seconds)
+
+    def on_reload(ok: bool) -> None:
+        service_metrics.reloads.inc(1, "ok" if ok else "failed")
+        coordinator.record_quietly()  # what this worker now serves, for /readyz on any worker
+
+    store.on_reload = on_reload
     batcher = TriageBatcher(max_reports=max(512, settings.max_batch))
     state = AppState(
         settings=settings,
@@ -67,21 +74,25 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         store=store,
         metrics=service_metrics,
         batcher=batcher,
+        coordinator=coordinator,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await run_in_threadpool(coordinator.prime)  # reloads requested so far: covered below
         if load_models and store.current.generation == 0:
             try:
                 await run_in_threadpool(store.reload)
             except ModelLoadError:
                 log.error("starting without models: /readyz reports not_ready")
         store.start_polling()
+        await run_in_threadpool(coordinator.start)
         batcher.start()
         try:
             yield
         finally:
             batcher.stop()
+            await run_in_threadpool(coordinator.stop)
             store.stop_polling()
             db.dispose()
 

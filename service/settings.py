@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     mlflow_poll_seconds: float = Field(
         0.0, ge=0, description="poll the MLflow alias every N seconds and reload on change (0: off)"
     )
+    reload_poll_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="how often each worker process checks the database for a reload requested "
+        "through another worker, and follows it (0: off; a reload then reaches one process only)",
+    )
     train_default_models: bool = Field(
         True, description="train the default models from datasets/demo when none are configured"
     )

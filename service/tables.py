@@ -1,4 +1,5 @@
-"""Database tables of the service: API keys, feedback, the reply bank and the audit log.
+"""Database tables of the service: API keys, feedback, the reply bank, the audit log, and the
+reload requests and worker status shared by worker processes.
 
 Every text column holds masked text (``lapor_triage.text.mask_pii``) — the code that writes rows
 masks first (see ``service.db``).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,3 +77,32 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(300), nullable=True)
     detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ModelReload(Base):
+    """One requested reload (``POST /v1/admin/reload``): every worker process (and every instance
+    on this database) that has not acted on it yet reloads its models (``service.cluster``)."""
+
+    __tablename__ = "model_reloads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(100))  # worker id
+    key_id: Mapped[str] = mapped_column(String(32))
+
+
+class WorkerStatus(Base):
+    """What each serving worker process has loaded, and how its last reload went (/readyz)."""
+
+    __tablename__ = "worker_status"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:token
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reload_id: Mapped[int] = mapped_column(Integer, default=0)  # last reload acted upon
+    generation: Mapped[int] = mapped_column(Integer, default=0)  # this worker's model set
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # last reload; None: never
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # masked
+    models: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # task -> version

@@ -34,8 +34,16 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 async def reload_models(caller: ReloadCaller, state: StateDep, db: DbDep):
     """Load the configured models again (e.g. after `lapor-triage promote`) and swap them in at
     once. Requests in flight finish on the old models. When a new model fails to load, the old
-    ones keep serving, the answer is 409 with the error, and /readyz shows it."""
-    store = state.store
+    ones keep serving, the answer is 409 with the error, and /readyz shows it.
+
+    With several worker processes the answer is the outcome in the worker that answers; the
+    request is recorded in the database (`reload_id`) and every other worker reloads itself
+    within about `LAPOR_RELOAD_POLL_SECONDS`; /readyz on any worker lists each worker's last
+    reload and says `degraded` when one of them failed."""
+    store, coordinator = state.store, state.coordinator
+    reload_id = None
+    if coordinator.enabled:
+        reload_id = await run_in_threadpool(coordinator.request, caller.key_id)
     try:
         new = await run_in_threadpool(store.reload)
         body = {
@@ -53,6 +61,8 @@ async def reload_models(caller: ReloadCaller, state: StateDep, db: DbDep):
             "error": str(exc),
         }
         status = 409
+    body["reload_id"] = reload_id
+    body["worker"] = coordinator.worker_id if coordinator.enabled else None
     await run_in_threadpool(
         db.audit,
         key_id=caller.key_id,

@@ -25,7 +25,7 @@ def healthz() -> dict:
 def readyz(state: StateDep):
     """``ready`` (200): database answers and every task has a model. ``degraded`` (200): serving,
     but the last reload failed (the previous models keep serving; ``last_reload.error`` says
-    why). ``not_ready`` (503): no database or a task without a model."""
+    why), in this worker or in any other live worker process (``workers``). ``not_ready`` (503): no database or a task without a model."""
     try:
         state.db.ping()
         database = "ok"
@@ -34,9 +34,16 @@ def readyz(state: StateDep):
     current = state.store.current
     missing = [t for t in state.store.tasks if current.get(t) is None]
     last = state.store.status.as_dict()
+    workers: list[dict] = []
+    if database == "ok":
+        try:
+            workers = state.coordinator.workers()
+        except Exception as exc:  # readiness must answer even when this query fails
+            workers = [{"error": f"cannot list workers: {type(exc).__name__}"}]
+    failed_worker = any(w.get("ok") is False for w in workers)
     if database != "ok" or missing:
         status, code = "not_ready", 503
-    elif last["ok"] is False:
+    elif last["ok"] is False or failed_worker:
         status, code = "degraded", 200
     else:
         status, code = "ready", 200
@@ -46,5 +53,7 @@ def readyz(state: StateDep):
         models={t: m.version for t, m in current.models.items()},
         missing_models=missing,
         last_reload=last,
+        worker=state.coordinator.worker_id if state.coordinator.enabled else None,
+        workers=workers,
     )
     return JSONResponse(body.model_dump(), status_code=code)

@@ -15,3 +15,5 @@ class Readiness(ResponseModel):
     models: dict[str, str]
     missing_models: list[str]
     last_reload: dict
+    worker: str | None = None  # the worker process that answered
+    workers: list[dict] = []  # every live worker process on this database, with its last reload

@@ -29,3 +29,7 @@ class ReloadResponse(ResponseModel):
     generation: int
     models: dict[str, str]
     error: str | None = None
+    reload_id: int | None = Field(
+        None, description="the recorded reload request that every worker process follows"
+    )
+    worker: str | None = Field(None, description="the worker process that answered (host:pid:id)")
