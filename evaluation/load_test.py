@@ -13,8 +13,18 @@ Prints requests, errors, throughput and p50/p95/p99 latency per phase. Targets (
 model, 2-core machine): p99 <= 50 ms single, >= 2,000 reports/s with batches, zero errors, zero
 failed requests during reloads. Only 127.0.0.1 is used.
 
-The client is a small asyncio HTTP/1.1 keep-alive client (no third-party client library) so that
-the load generator, which shares the CPU with the server, stays cheap.
+The client is a small asyncio HTTP/1.1 keep-alive client (no third-party client library; on uvloop
+when installed) running in this process, the server in another (``--workers`` processes), so
+that the load generator, which shares the CPU with the server, stays cheap. Each phase prints the
+CPU seconds the client and (when started here) the server used, so one can see which dominated.
+With several workers the reload phase also checks, through ``/readyz``, that every worker
+followed the last reload.
+
+``--wrk`` runs the single-report phase once more with `wrk <https://github.com/wg/wrk>`_ (a C load
+generator, one thread) when it is on PATH, with the same request bodies, as a cross-check of the
+Python client. wrk is optional: nothing else needs it.
+
+    python -m evaluation.load_test --workers 2 --wrk
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -107,6 +118,49 @@ class Connection:
         self.reader = self.writer = None
 
 
+# --- CPU accounting ---------------------------------------------------------------------------
+def process_tree_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants (Linux /proc)."""
+    if pid is None or not Path("/proc").is_dir():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _) in stats.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(stats[p][1] for p in tree if p in stats)
+
+
+class CpuMeter:
+    """CPU seconds of this process (the client) and of the server's process tree over a phase."""
+
+    def __init__(self, server_pid: int | None):
+        self.server_pid = server_pid
+        self.client0 = time.process_time()
+        self.server0 = process_tree_cpu(server_pid)
+
+    def note(self, elapsed: float) -> str:
+        client = time.process_time() - self.client0
+        text = f"CPU: client {client:.1f} s ({100 * client / max(elapsed, 1e-9):.0f}% of a core)"
+        server1 = process_tree_cpu(self.server_pid)
+        if self.server0 is not None and server1 is not None:
+            server = server1 - self.server0
+            text += f", server {server:.1f} s ({100 * server / max(elapsed, 1e-9):.0f}%)"
+        return text
+
+
 # --- phases ----------------------------------------------------------------------------------
 @dataclass
 class PhaseResult:
@@ -116,12 +170,34 @@ class PhaseResult:
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     note: str = ""
+    requests_override: int | None = None  # wrk counts requests itself
+    percentiles_ms: dict[int, float] | None = None  # wrk reports percentiles, not latencies
+
+    def add_note(self, text: str) -> None:
+        self.note = f"{self.note}; {text}" if self.note else text
 
     @property
     def requests(self) -> int:
+        if self.requests_override is not None:
+            return self.requests_override
         return len(self.latencies) + len(self.errors)
 
     def row(self) -> dict[str, float | int | str]:
+        if self.percentiles_ms is not None:
+            ok = self.requests - len(self.errors)
+            pct = self.percentiles_ms
+            return {
+                "phase": self.name,
+                "requests": self.requests,
+                "errors": len(self.errors),
+                "req_per_s": ok / self.elapsed if self.elapsed else 0.0,
+                "reports_per_s": ok * self.items_per_request / self.elapsed if self.elapsed else 0,
+                "p50_ms": pct.get(50, float("nan")),
+                "p95_ms": float("nan"),  # wrk prints 50/75/90/99
+                "p99_ms": pct.get(99, float("nan")),
+                "max_ms": pct.get(100, float("nan")),
+                "note": self.note,
+            }
         lat = np.array(self.latencies) * 1000 if self.latencies else np.array([np.nan])
         ok = len(self.latencies)
         return {
@@ -138,9 +214,17 @@ class PhaseResult:
         }
 
 
+N_BODIES = 256  # distinct request bodies per phase (random demo reports: not one text repeated)
+
+
 def triage_body(texts: list[str], rng: random.Random, n: int, start: int) -> bytes:
     reports = [{"id": str(start + i), "judul": "", "isi": rng.choice(texts)} for i in range(n)]
     return json.dumps({"reports": reports}).encode()
+
+
+def make_bodies(texts: list[str], per_request: int) -> list[bytes]:
+    rng = random.Random(0)
+    return [triage_body(texts, rng, per_request, i * per_request) for i in range(N_BODIES)]
 
 
 async def run_phase(
@@ -160,8 +244,7 @@ async def run_phase(
     headers = {"X-API-Key": key}
     issued = 0
     deadline = time.perf_counter() + max_seconds
-    rng = random.Random(0)
-    bodies = [triage_body(texts, rng, per_request, i * per_request) for i in range(64)]
+    bodies = make_bodies(texts, per_request)
 
     async def client(idx: int) -> None:
         nonlocal issued
@@ -241,15 +324,45 @@ def server_p99(before: dict[float, float], after: dict[float, float]) -> str:
     return "server p99: n/a"
 
 
-async def measured(host: str, port: int, phase) -> PhaseResult:
+async def measured(host: str, port: int, phase, server_pid: int | None = None) -> PhaseResult:
     before = await server_histogram(host, port)
+    cpu = CpuMeter(server_pid)
     result = await phase
-    note = server_p99(before, await server_histogram(host, port))
-    result.note = f"{result.note}; {note}" if result.note else note
+    result.add_note(cpu.note(result.elapsed))
+    # With several workers /metrics comes from one of them: its histogram is a sample.
+    result.add_note(server_p99(before, await server_histogram(host, port)))
     return result
 
 
-async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -> list[dict]:
+async def workers_following(host: str, port: int, wait: float = 15.0) -> str:
+    """Whether every worker listed by /readyz acted on the newest reload (waits a little)."""
+    conn = Connection(host, port)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            _, payload = await conn.request("GET", "/readyz")
+            workers = json.loads(payload).get("workers") or []
+            if not workers:
+                return "workers: not reported (reload polling off?)"
+            newest = max(w.get("reload_id") or 0 for w in workers)
+            behind = [w for w in workers if (w.get("reload_id") or 0) < newest]
+            failed = [w for w in workers if w.get("ok") is False]
+            if (not behind and not failed) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    text = f"{len(workers)} worker(s) on reload {newest}"
+    if behind:
+        text += f", {len(behind)} NOT following"
+    if failed:
+        text += f", {len(failed)} FAILED their reload"
+    return text
+
+
+async def main_async(
+    args: argparse.Namespace, host: str, port: int, key: str, server_pid: int | None = None
+) -> list[dict]:
     texts = load_texts()
     rows = []
     warm = await run_phase(
@@ -271,8 +384,11 @@ async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -
             max_requests=args.requests,
             max_seconds=args.seconds,
         ),
+        server_pid,
     )
     rows.append(single.row())
+    if args.wrk:
+        rows.append(run_wrk(args, host, port, key, texts, server_pid).row())
     batch = await measured(
         host,
         port,
@@ -287,6 +403,7 @@ async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -
             max_requests=args.batches,
             max_seconds=args.seconds,
         ),
+        server_pid,
     )
     rows.append(batch.row())
     if args.reloads:
@@ -306,11 +423,115 @@ async def main_async(args: argparse.Namespace, host: str, port: int, key: str) -
                 max_seconds=args.seconds,
                 during=lambda: reloads_during(host, port, key, args.reloads, spacing),
             ),
+            server_pid,
         )
+        reload.add_note(await workers_following(host, port))
         rows.append(reload.row())
         for err in reload.errors[:5]:
             print("  reload-phase error:", err, file=sys.stderr)
     return rows
+
+
+# --- wrk (optional) ---------------------------------------------------------------------------
+def _lua_string(data: bytes) -> str:
+    text = data.decode()
+    level = 1
+    while f"]{'=' * level}]" in text:
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def _ms(value: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)):
+        if value.endswith(unit):
+            return float(value[: -len(unit)]) * factor
+    return float(value)
+
+
+def parse_wrk(output: str) -> tuple[int, int, float, dict[int, float]]:
+    """(requests, errors, seconds, {percentile: ms}) from ``wrk --latency`` output."""
+    requests, errors, seconds, pct = 0, 0, 0.0, {}
+    in_dist = False
+    for line in output.splitlines():
+        words = line.split()
+        if "Latency Distribution" in line:
+            in_dist = True
+            continue
+        if in_dist and len(words) == 2 and words[0].endswith("%"):
+            pct[int(float(words[0][:-1]))] = _ms(words[1])
+            continue
+        in_dist = False
+        if len(words) >= 5 and words[1] == "requests" and words[2] == "in":
+            requests, seconds = int(words[0]), _ms(words[3].rstrip(",")) / 1000
+        elif line.strip().startswith("Non-2xx or 3xx responses:"):
+            errors += int(words[-1])
+        elif line.strip().startswith("Socket errors:"):
+            errors += sum(int(w.rstrip(",")) for w in words if w.rstrip(",").isdigit())
+        elif words[:1] == ["Latency"] and len(words) >= 5:
+            pct[100] = _ms(words[3])  # the maximum
+    return requests, errors, seconds, pct
+
+
+def run_wrk(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    key: str,
+    texts: list[str],
+    server_pid: int | None,
+) -> PhaseResult:
+    """The single-report phase driven by wrk (same bodies, ``--clients`` connections)."""
+    result = PhaseResult(f"wrk: single x{args.clients} conns", 1)
+    exe = shutil.which("wrk")
+    if exe is None:
+        result.add_note("wrk is not on PATH: skipped")
+        result.percentiles_ms, result.requests_override = {}, 0
+        return result
+    bodies = make_bodies(texts, 1)
+    script = "\n".join(
+        [
+            "local bodies = {" + ",\n".join(_lua_string(b) for b in bodies) + "}",
+            "local i = 0",
+            'wrk.method = "POST"',
+            f'wrk.headers["X-API-Key"] = "{key}"',
+            'wrk.headers["Content-Type"] = "application/json"',
+            "request = function()",
+            "  i = i + 1",
+            '  return wrk.format(nil, "/v1/reports/triage", nil, bodies[(i % #bodies) + 1])',
+            "end",
+        ]
+    )
+    with tempfile.TemporaryDirectory(prefix="lapor-wrk-") as tmp:
+        path = Path(tmp) / "triage.lua"
+        path.write_text(script)
+        cpu = CpuMeter(server_pid)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [
+                exe,
+                "-t1",
+                f"-c{args.clients}",
+                f"-d{int(args.wrk_seconds)}s",
+                "--latency",
+                "-s",
+                str(path),
+                f"http://{host}:{port}/v1/reports/triage",
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=args.wrk_seconds + 60,
+        )
+        elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        result.errors.append(f"wrk exited {proc.returncode}: {proc.stderr[:200]}")
+    requests, errors, seconds, pct = parse_wrk(proc.stdout)
+    result.requests_override = requests
+    result.errors += ["wrk: non-2xx or socket error"] * errors
+    result.elapsed = seconds or elapsed
+    result.percentiles_ms = pct
+    result.add_note(cpu.note(elapsed).replace("client", "this process (not wrk)"))
+    result.add_note("wrk prints p50/p75/p90/p99 only; max from its Latency line")
+    return result
 
 
 def load_texts() -> list[str]:
@@ -335,6 +556,7 @@ def free_port() -> int:
 
 
 def start_server(workers: int, log_path: Path) -> tuple[subprocess.Popen, int, str]:
+    """``lapor-triage serve`` on a free port with a throw-away database and a bootstrap key."""
     port = free_port()
     key = f"lt_loadtest_{secrets.token_urlsafe(24)}"
     env = dict(os.environ)
@@ -392,6 +614,15 @@ def fmt(v) -> str:
     return f"{v:.1f}" if isinstance(v, float) else str(v)
 
 
+def run_async(coro):
+    """``asyncio.run`` on uvloop when it is installed (a cheaper client), else the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -399,6 +630,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--key", help="API key with triage and reload rights (with --url)")
     parser.add_argument("--workers", type=int, default=1, help="server workers when started here")
+    parser.add_argument(
+        "--wrk", action="store_true", help="also run the single phase with wrk (when on PATH)"
+    )
+    parser.add_argument("--wrk-seconds", type=float, default=10.0, help="duration of the wrk run")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=4000, help="max requests per single phase")
     parser.add_argument("--batch", type=int, default=100)
@@ -425,11 +660,13 @@ def main(argv: list[str] | None = None) -> int:
             print("starting lapor-triage serve on 127.0.0.1 ...", file=sys.stderr)
             proc, port, key = start_server(args.workers, log_path)
             host = "127.0.0.1"
-        rows = asyncio.run(main_async(args, host, port, key))
+        server_pid = proc.pid if proc is not None else None
+        rows = run_async(main_async(args, host, port, key, server_pid))
         print(f"\nlapor-triage load test on http://{host}:{port} ({os.cpu_count()} CPUs shared "
               f"by client and server, server workers: {args.workers if proc else '?'})")  # fmt: skip
         print_table(rows)
-        single, batch = rows[0], rows[1]
+        single = rows[0]
+        batch = next(r for r in rows if r["phase"].startswith("batch"))
         print(
             f"\ntargets: p99 single {single['p99_ms']:.1f} ms (<= 50: "
             f"{'met' if single['p99_ms'] <= 50 else 'NOT met'}); batch throughput "
@@ -437,6 +674,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{'met' if batch['reports_per_s'] >= 2000 else 'NOT met'}); errors "
             f"{sum(r['errors'] for r in rows)} (0: {'met' if not any(r['errors'] for r in rows) else 'NOT met'})"
         )
+        for r in rows:
+            if r["phase"].startswith("wrk"):
+                print(f"wrk cross-check: p99 single {r['p99_ms']:.1f} ms, {r['req_per_s']:.0f} req/s, "
+                      f"errors {r['errors']}")  # fmt: skip
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
         return 0 if not any(r["errors"] for r in rows) else 1
