@@ -15,6 +15,7 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,8 +36,9 @@ class _Job:
 
 
 class TriageBatcher:
-    def __init__(self, max_reports: int = 512):
+    def __init__(self, max_reports: int = 512, on_batch: Callable[[int], None] | None = None):
         self.max_reports = max_reports
+        self.on_batch = on_batch  # called with the reports of each model call (metrics)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -105,6 +107,8 @@ class TriageBatcher:
         for group in groups.values():
             models, top = group[0].models, group[0].top
             records = [r for job in group for r in job.records]
+            if self.on_batch is not None:
+                self.on_batch(len(records))
             try:
                 types = models.get("report-type").predictor.predict_records(records)
                 agencies = models.get("agency").predictor.predict_records(records, top=top)

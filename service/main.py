@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         coordinator.record_quietly()  # what this worker now serves, for /readyz on any worker
 
     store.on_reload = on_reload
-    batcher = TriageBatcher(max_reports=max(512, settings.max_batch))
+    batcher = TriageBatcher(
+        max_reports=max(512, settings.max_batch), on_batch=service_metrics.model_batch_size.observe
+    )
     state = AppState(
         settings=settings,
         db=db,

@@ -170,6 +170,12 @@ class ServiceMetrics:
             ("endpoint",),
             buckets=(1, 2, 5, 10, 25, 50, 100, 256, 1000),
         )
+        self.model_batch_size = Histogram(
+            "lapor_triage_model_batch_size",
+            "reports per model call of the triage micro-batcher (requests queued together)",
+            (),
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+        )
         self._gauges: list[Gauge] = [
             Gauge(
                 "lapor_triage_abstain_rate",
@@ -202,6 +208,7 @@ class ServiceMetrics:
             self.feedback,
             self.reloads,
             self.batch_size,
+            self.model_batch_size,
             *self._gauges,
         ):
             lines += metric.render()

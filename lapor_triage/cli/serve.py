@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import multiprocessing.connection
+import signal
+import socket
 import sys
+import time
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +60,89 @@ def run(args: argparse.Namespace) -> int:
         from service.model_store import ModelStore
 
         ModelStore(settings).reload()
+        if hasattr(socket, "SO_REUSEPORT"):
+            return serve_workers(args.workers, common)
         uvicorn.run("service.main:create_app", factory=True, workers=args.workers, **common)
     else:
         from service.main import create_app
 
         uvicorn.run(create_app(settings), **common)
     return 0
+
+
+def serve_workers(n: int, common: dict[str, Any]) -> int:
+    """Run ``n`` worker processes, each with its own listening socket on the same port
+    (``SO_REUSEPORT``), and restart a worker that dies.
+
+    uvicorn's own ``--workers`` shares one socket between the processes, and whichever wakes
+    first accepts a burst of new connections: with keep-alive clients one worker ended up with
+    40 of 50 connections while the other idled (measured). With a socket per process the kernel
+    spreads connections over the workers evenly. Reloads reach every worker through the database
+    (``service.cluster``).
+    """
+    host, port = common["host"], common["port"]
+    _listening_socket(host, port).close()  # fail here, once, when the port is taken
+    ctx = multiprocessing.get_context("spawn")
+
+    def spawn() -> multiprocessing.process.BaseProcess:
+        proc = ctx.Process(target=_worker_main, args=(common,), name="lapor-triage-worker")
+        proc.start()
+        started[proc.pid] = time.monotonic()
+        return proc
+
+    started: dict[int | None, float] = {}
+    workers = [spawn() for _ in range(n)]
+    stopping = False
+    quick_exits = 0
+
+    def on_signal(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopping:
+            multiprocessing.connection.wait([w.sentinel for w in workers], timeout=0.5)
+            for i, worker in enumerate(workers):
+                if worker.is_alive() or stopping:
+                    continue
+                lived = time.monotonic() - started.pop(worker.pid, 0.0)
+                quick_exits = quick_exits + 1 if lived < 10 else 0
+                if quick_exits >= 3:
+                    print("lapor-triage serve: workers keep failing at start; stopping",
+                          file=sys.stderr)  # fmt: skip
+                    return 1
+                print(f"lapor-triage serve: worker {worker.pid} exited ({worker.exitcode}); "
+                      "starting another", file=sys.stderr)  # fmt: skip
+                workers[i] = spawn()
+        return 0
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()  # SIGTERM: uvicorn shuts down gracefully
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _worker_main(common: dict[str, Any]) -> None:  # pragma: no cover - runs in a worker process
+    import uvicorn
+
+    sock = _listening_socket(common["host"], common["port"])
+    config = uvicorn.Config("service.main:create_app", factory=True, **common)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _development_admin_key(settings) -> None:
