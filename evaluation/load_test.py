@@ -297,13 +297,9 @@ async def reloads_during(host: str, port: int, key: str, n: int, spacing: float)
 ROUTE = 'method="POST",route="/v1/reports/triage"'
 
 
-async def server_histogram(host: str, port: int) -> dict[float, float]:
+async def server_histogram(conn: Connection) -> dict[float, float]:
     """Cumulative bucket counts of the server's own triage latency histogram (/metrics)."""
-    conn = Connection(host, port)
-    try:
-        _, payload = await conn.request("GET", "/metrics")
-    finally:
-        await conn.close()
+    _, payload = await conn.request("GET", "/metrics")
     buckets = {}
     for line in payload.decode().splitlines():
         if line.startswith("lapor_http_request_duration_seconds_bucket{") and ROUTE in line:
@@ -325,12 +321,35 @@ def server_p99(before: dict[float, float], after: dict[float, float]) -> str:
 
 
 async def measured(host: str, port: int, phase, server_pid: int | None = None) -> PhaseResult:
-    before = await server_histogram(host, port)
-    cpu = CpuMeter(server_pid)
-    result = await phase
-    result.add_note(cpu.note(result.elapsed))
-    # With several workers /metrics comes from one of them: its histogram is a sample.
-    result.add_note(server_p99(before, await server_histogram(host, port)))
+    # One keep-alive connection for both scrapes: with several worker processes the same worker
+    # answers both, so the difference is that worker's share of the phase (a sample).
+    conn = Connection(host, port)
+    stop = asyncio.Event()
+
+    async def keep_alive() -> None:  # the server closes idle connections after a few seconds
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 2)
+            except asyncio.TimeoutError:
+                await conn.request("GET", "/healthz")
+
+    try:
+        before = await server_histogram(conn)
+        cpu = CpuMeter(server_pid)
+        pinger = asyncio.create_task(keep_alive())
+        try:
+            result = await phase
+        finally:
+            stop.set()
+        result.add_note(cpu.note(result.elapsed))
+        try:
+            await pinger
+            after = await server_histogram(conn)
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            after = {}  # lost: another worker's numbers would not be comparable
+        result.add_note(server_p99(before, after) if after else "server p99: n/a")
+    finally:
+        await conn.close()
     return result
 
 
