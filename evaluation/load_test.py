@@ -240,17 +240,20 @@ async def run_phase(
     max_seconds: float,
     during=None,
 ) -> PhaseResult:
+    """Clients send until ``max_requests`` or ``max_seconds``; with ``during`` (the reloads) they
+    keep sending until it is done as well, so that every reload happens under load."""
     result = PhaseResult(name, per_request)
     headers = {"X-API-Key": key}
     issued = 0
+    busy = during is not None
     deadline = time.perf_counter() + max_seconds
     bodies = make_bodies(texts, per_request)
 
     async def client(idx: int) -> None:
-        nonlocal issued
+        nonlocal issued, busy
         conn = Connection(host, port)
         try:
-            while issued < max_requests and time.perf_counter() < deadline:
+            while (issued < max_requests or busy) and time.perf_counter() < deadline:
                 issued += 1
                 body = bodies[issued % len(bodies)]
                 t0 = time.perf_counter()
@@ -273,6 +276,9 @@ async def run_phase(
     tasks = [asyncio.create_task(client(i)) for i in range(clients)]
     if during is not None:
         result.note = await during()
+        busy = False
+        if time.perf_counter() >= deadline:
+            result.add_note("the time limit ended the load before the reloads were done")
     await asyncio.gather(*tasks)
     result.elapsed = time.perf_counter() - t_start
     return result
@@ -292,6 +298,12 @@ async def reloads_during(host: str, port: int, key: str, n: int, spacing: float)
     finally:
         await conn.close()
     return "reloads: " + ", ".join(outcomes)
+
+
+async def reloads_then_followers(host: str, port: int, key: str, n: int, spacing: float) -> str:
+    """The reloads, then (still under load) the wait until every worker has followed them."""
+    note = await reloads_during(host, port, key, n, spacing)
+    return f"{note}; {await workers_following(host, port)}"
 
 
 ROUTE = 'method="POST",route="/v1/reports/triage"'
@@ -440,11 +452,10 @@ async def main_async(
                 per_request=1,
                 max_requests=args.requests,
                 max_seconds=args.seconds,
-                during=lambda: reloads_during(host, port, key, args.reloads, spacing),
+                during=lambda: reloads_then_followers(host, port, key, args.reloads, spacing),
             ),
             server_pid,
         )
-        reload.add_note(await workers_following(host, port))
         rows.append(reload.row())
         for err in reload.errors[:5]:
             print("  reload-phase error:", err, file=sys.stderr)

@@ -99,7 +99,8 @@ def test_a_small_run_against_the_service_has_no_errors(tiny_service, tmp_path, c
         "batch of 10 x2 clients",
         "single x5 + 1 reloads",
     ]
-    assert [r["requests"] for r in rows] == [40, 6, 40]
+    assert [r["requests"] for r in rows[:2]] == [40, 6]
+    assert rows[2]["requests"] >= 40  # the load goes on until the reloads are done
     assert all(r["errors"] == 0 for r in rows)
     assert "reloads: 200/gen" in rows[2]["note"]
     assert "1 worker(s) on reload" in rows[2]["note"] and "NOT" not in rows[2]["note"]
