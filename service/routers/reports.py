@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from lapor_triage.text import report_text
-from service.deps import TriageCaller
+from service.deps import KEY_SECURITY, TriageCaller
 from service.errors import InputError
 from service.limits import check_batch, check_text, need_model
 from service.responses import FastJSONResponse
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     response_model=TriageResponse,
     responses=ERROR_RESPONSES,
     summary="Jenis laporan dan instansi tujuan (report type and agency)",
+    openapi_extra=KEY_SECURITY,
 )
 async def triage(body: TriageRequest, caller: TriageCaller, request: Request) -> FastJSONResponse:
     """Classify each report (pengaduan / aspirasi / permintaan_informasi) and rank the agencies

@@ -95,6 +95,23 @@ def test_bearer_token_is_accepted(client, live):
     assert r.status_code == 200
 
 
+def test_other_authorization_schemes_are_not_keys(client, live):
+    for value in (f"Basic {live.keys['pusat']}", "Bearer", live.keys["pusat"]):
+        r = client.post(
+            "/v1/reports/triage", json={"reports": [REPORT]}, headers={"Authorization": value}
+        )
+        assert r.status_code == 401, value
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_triage_is_documented_with_both_key_schemes(client):
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/reports/triage"]["post"]
+    assert operation["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}]
+    assert set(spec["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
+    assert operation["requestBody"]["content"]["application/json"]["schema"]
+
+
 def test_concurrent_requests_get_their_own_results(live):
     """Requests batched together by the server are answered each with its own reports."""
     from concurrent.futures import ThreadPoolExecutor
