@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -148,6 +150,25 @@ def test_serve_with_two_workers_reloads_both(tmp_path, model_dirs):
             wait_for(both_reloaded, "both workers to reload")
             r = c.post("/v1/reports/triage", json={"reports": [REPORT]}, headers={"X-API-Key": key})
             assert r.status_code == 200, r.text
+
+            # a worker that dies is replaced, and the replacement serves
+            pids = {w["pid"] for w in c.get("/readyz").json()["workers"]}
+            os.kill(min(pids), signal.SIGKILL)
+
+            def replaced():
+                try:
+                    workers = c.get("/readyz").json()["workers"]
+                except httpx.TransportError:
+                    return None
+                return {w["pid"] for w in workers} - pids
+
+            wait_for(replaced, "a new worker", timeout=180)
+            for _ in range(6):  # new connections: some reach the new worker
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as fresh:
+                    r = fresh.post(
+                        "/v1/reports/triage", json={"reports": [REPORT]}, headers={"X-API-Key": key}
+                    )
+                    assert r.status_code == 200, r.text
     finally:
         proc.terminate()
         proc.wait(timeout=60)
