@@ -30,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default 1; models load in each)"
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1; models load in each; 2 on a 2-core machine)",
     )
     parser.set_defaults(func=run)
 
