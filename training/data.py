@@ -117,7 +117,10 @@ DATE_CANDIDATES = (
     "timestamp",
 )
 ID_CANDIDATES = ("id", "report_id", "tracking_id")
-META_CANDIDATES = ("kecamatan", "kelurahan", "kategori", "topik", "status")
+META_CANDIDATES = ("kecamatan", "kelurahan", "kategori", "topik", "status", "penerima")
+# The LAPOR! export's preamble names the instansi whose queue the rows come from ("Nama Instansi");
+# it is kept on every row as ``penerima``: offices label report types differently.
+LAPOR_PREAMBLE_META = {"penerima": "Nama Instansi"}
 
 FEEDBACK_LABEL_KEYS = {"report-type": "report_type", "agency": "agency"}
 
@@ -460,6 +463,18 @@ def _find_lapor_header(rows: Sequence[Sequence[str]]) -> int | None:
     return None
 
 
+def _preamble_meta(rows: Sequence[Sequence[str]]) -> dict[str, str]:
+    """``{"penerima": "Pemerintah Kota Samarinda"}`` from the rows above a LAPOR! export's header
+    (a label cell such as ``Nama Instansi`` followed, in the same row, by its value)."""
+    out: dict[str, str] = {}
+    for row in rows:
+        cells = [c.strip() for c in row if c and c.strip()]
+        for key, name in LAPOR_PREAMBLE_META.items():
+            if len(cells) >= 2 and cells[0].lower() == name.lower() and key not in out:
+                out[key] = normalise_whitespace(cells[1])
+    return out
+
+
 def _find_header_index(rows: Sequence[Sequence[str]], wanted: Iterable[str]) -> int | None:
     """LAPOR! header, else the first row holding every wanted column, else the first non-empty."""
     idx = _find_lapor_header(rows)
@@ -753,6 +768,7 @@ class _Loader:
         while width and not header_cells[width - 1].strip():
             width -= 1
         log.info("%s: %s layout, header on row %d", file, layout.name, header_row)
+        preamble = _preamble_meta(head[:idx]) if layout.name == "lapor_export" else {}
 
         rows = table.records[idx + 1 :]
         for row_no, values in _progress(rows, f"reading {Path(file).name}"):
@@ -770,7 +786,7 @@ class _Loader:
                 )
                 continue
             cells = {h: values[i] if i < len(values) else None for h, i in index.items()}
-            self.emit(file, source, row_no, cells, layout, table.fmt)
+            self.emit(file, source, row_no, cells, layout, table.fmt, preamble)
 
     # -- JSON lines -------------------------------------------------------------------------
     def load_records(
@@ -862,7 +878,7 @@ class _Loader:
                 "kind": obj.get("kind"),
                 "decision": obj.get("decision"),
             }
-            for loc in ("kecamatan", "kelurahan"):
+            for loc in ("kecamatan", "kelurahan", "penerima"):
                 if not _is_blank(obj.get(loc)):
                     meta[loc] = str(obj[loc]).strip()
             if label_key:
@@ -900,6 +916,7 @@ class _Loader:
         cells: dict[str, Any],
         layout: _Layout,
         fmt: str,
+        preamble: dict[str, str] | None = None,
     ) -> None:
         for col in layout.text:
             value = cells.get(col)
@@ -957,6 +974,7 @@ class _Loader:
                 return
 
         meta: dict[str, Any] = {"source_format": layout.name, "provenance": "data"}
+        meta.update(preamble or {})
         for key, col in layout.meta.items():
             value = cells.get(col)
             meta[key] = None if _is_blank(value) else normalise_whitespace(_cell_str(value))

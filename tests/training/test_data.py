@@ -198,6 +198,11 @@ def test_real_lapor_exports_report_type(name: str, rows: int, header_row: int) -
     assert all(sk.column == "Klasifikasi Laporan" for sk in skipped)
     assert all(e.date and "2021-01-01" <= e.date <= "2024-12-31" for e in exs)
     assert all(e.meta["source_format"] == "lapor_export" for e in exs)
+    expected_penerima = {
+        KAB_BANDUNG: "Pemerintah Kabupaten Bandung",
+        SAMARINDA: "Pemerintah Kota Samarinda",
+    }[name]
+    assert {e.meta["penerima"] for e in exs} == {expected_penerima}, "preamble 'Nama Instansi'"
     assert all(e.meta["status"] for e in exs)
     assert sum(1 for e in exs if e.meta["kategori"]) > 0.9 * len(exs)
     assert all(e.id.isdigit() for e in exs)
@@ -290,6 +295,53 @@ def test_demo_data_loads_for_both_tasks() -> None:
 
 
 # -------------------------------------------------------------------- fixture formats ---
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_lapor_preamble_names_the_receiving_instansi(tmp_path: Path, fmt: str) -> None:
+    rows = [lapor_row("101"), lapor_row("102", judul="Lampu jalan mati")]
+    if fmt == "xlsx":
+        path = write_lapor_xlsx(tmp_path / "export.xlsx", rows)
+    else:
+        path = write_lapor_csv(tmp_path / "export.csv", rows)
+    result = load_dataset([path], "report-type")
+    assert [e.meta["penerima"] for e in result.examples] == ["Pemerintah Kabupaten Contoh"] * 2
+    assert result.examples[0].as_record()["penerima"] == "Pemerintah Kabupaten Contoh"
+
+
+def test_lapor_export_without_preamble_has_no_penerima(tmp_path: Path) -> None:
+    path = write_lapor_csv(tmp_path / "export.csv", [lapor_row("101")], preamble=[])
+    (example,) = load_dataset([path], "report-type").examples
+    assert "penerima" not in example.meta
+
+
+def test_generic_and_feedback_files_carry_penerima(tmp_path: Path) -> None:
+    generic = write_jsonl(
+        tmp_path / "reports.jsonl",
+        [{"id": "a", "text": "Jalan rusak parah", "label": "pengaduan", "penerima": "Pemkot X"}],
+    )
+    feedback = write_jsonl(
+        tmp_path / "feedback.jsonl",
+        [
+            {
+                "kind": "triage",
+                "report_id": "b",
+                "text": "Sampah menumpuk di pasar",
+                "report_type": "pengaduan",
+                "agency": "Dinas Lingkungan Hidup",
+                "decision": "overridden",
+                "penerima": "Pemkot Y",
+                "kecamatan": "Gubeng",
+                "created_at": "2024-02-12T08:30:00+00:00",
+                "weight": 1.0,
+            }
+        ],
+    )
+    result = load_dataset([generic, feedback], "report-type")
+    by_id = {e.id: e for e in result.examples}
+    assert by_id["a"].meta["penerima"] == "Pemkot X"
+    assert by_id["b"].meta["penerima"] == "Pemkot Y"
+    assert by_id["b"].meta["kecamatan"] == "Gubeng"
 
 
 @pytest.mark.parametrize("preamble_rows", [0, 3, 17])
