@@ -74,6 +74,8 @@ class AgencyRouter(Predictor):
         location_offices: bool = True,
         min_count: int = 1,
         recency_half_life: float | None = None,
+        catalogue: bool = True,
+        catalogue_weight: float = 1.0,
         encoder: str | None = None,
         random_state: int = 0,
     ) -> None:
@@ -92,6 +94,8 @@ class AgencyRouter(Predictor):
         self.location_offices = location_offices
         self.min_count = min_count
         self.recency_half_life = recency_half_life
+        self.catalogue = catalogue
+        self.catalogue_weight = catalogue_weight
         self.encoder = encoder
         self.random_state = random_state
 
@@ -146,6 +150,20 @@ class AgencyRouter(Predictor):
                 raise ValueError(f"no agency has at least min_count={self.min_count} examples")
             X, y = [X[i] for i in keep], [y[i] for i in keep]
             sw = None if sw is None else sw[keep]
+
+        # Remits of the usual offices (models.agency_catalogue) as extra documents of the
+        # training labels they match: rare offices start from what they are known to handle.
+        self.n_catalogue_documents_ = 0
+        if self.catalogue:
+            from models.agency_catalogue import catalogue_documents
+
+            docs = catalogue_documents(label for label in set(y) if office_of(label) is None)
+            if docs:
+                base = np.ones(len(X)) if sw is None else np.asarray(sw, dtype=float)
+                X = X + [{"text": text} for text, _ in docs]
+                y = y + [label for _, label in docs]
+                sw = np.concatenate([base, np.full(len(docs), float(self.catalogue_weight))])
+                self.n_catalogue_documents_ = len(docs)
 
         # Offices: canonical label for every (kind, place) seen as a label.
         spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
@@ -252,4 +270,5 @@ class AgencyRouter(Predictor):
             "abstain_threshold": float(self.abstain_threshold),
             "temperature": float(self.clf_.temperature_),
             "n_location_offices": len(self.offices_),
+            "n_catalogue_documents": int(getattr(self, "n_catalogue_documents_", 0)),
         }

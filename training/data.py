@@ -53,6 +53,7 @@ from training.labels import (
     REPORT_TYPES,
     AgencyNormaliser,
     UnknownLabelError,
+    canonical_agency,
     normalise_report_type,
 )
 from training.records import DataError, Example, LoadResult, LoadSummary
@@ -1060,7 +1061,47 @@ def load_dataset(
             loader.load_records(*args)
         else:
             loader.load_tabular(*args)
+    if task == "agency":
+        unify_regional_names(loader.examples, loader.normaliser, loader.summary.label_counts)
     return LoadResult(examples=loader.examples, summary=loader.summary)
+
+
+_REGION_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
+
+
+def unify_regional_names(
+    examples: Sequence[Example],
+    normaliser: AgencyNormaliser | None = None,
+    label_counts: Counter[str] | None = None,
+) -> int:
+    """One name for an office written with and without its region.
+
+    In the export of ``Pemerintah Kabupaten Bandung``, "Dinas X" and "Dinas X Kabupaten Bandung"
+    are one office: where both names occur among the labels, the short one becomes the long one
+    (in the examples, the normaliser's map and the label counts). Returns how many examples
+    changed.
+    """
+    labels = {e.label for e in examples if e.label}
+    changed = 0
+    for ex in examples:
+        match = _REGION_RE.match(str(ex.meta.get("penerima") or "").strip())
+        if not match or not ex.label:
+            continue
+        region = canonical_agency(match.group(1))
+        longer = f"{ex.label} {region}"
+        if ex.label.endswith(region) or longer not in labels:
+            continue
+        if label_counts is not None:
+            label_counts[ex.label] -= 1
+            if label_counts[ex.label] <= 0:
+                del label_counts[ex.label]
+            label_counts[longer] += 1
+        raw = ex.meta.get("label_raw")
+        if normaliser is not None and raw:
+            normaliser.mapping_[str(raw).strip()] = longer
+        ex.label = longer
+        changed += 1
+    return changed
 
 
 def label_counts_by_source(examples: Iterable[Example]) -> dict[str, dict[str, int]]:

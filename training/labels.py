@@ -96,6 +96,11 @@ _ABBREVIATIONS: dict[str, str] = {
     "disdik": "dinas pendidikan",
     "disdukcapil": "dinas kependudukan dan pencatatan sipil",
     "satpol": "satuan polisi",
+    # The same office under its acronyms (both occur in LAPOR! exports).
+    "daldukppa": "dinas pengendalian penduduk keluarga berencana pemberdayaan perempuan dan "
+    "perlindungan anak",
+    "dp2kbp3a": "dinas pengendalian penduduk keluarga berencana pemberdayaan perempuan dan "
+    "perlindungan anak",
     "pp": "pamong praja",
     "&": "dan",
 }
@@ -235,11 +240,17 @@ class AgencyNormaliser:
 
     @classmethod
     def from_examples(cls, examples: Iterable[Any], **kwargs: Any) -> AgencyNormaliser:
-        """The map for loaded agency examples (their raw names are in ``meta["label_raw"]``)."""
+        """The map for loaded agency examples (their raw names are in ``meta["label_raw"]``).
+
+        An example's own label wins over a fresh normalisation of its raw name: the loader may
+        have merged names further (see ``training.data.unify_regional_names``)."""
         self = cls(**kwargs)
         for ex in examples:
             raw = getattr(ex, "meta", {}).get("label_raw")
             if not _is_missing(raw):
+                label = getattr(ex, "label", None)
+                if label:
+                    self.mapping_[str(raw).strip()] = str(label)
                 self(raw)
         return self
 

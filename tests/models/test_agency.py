@@ -187,7 +187,7 @@ def test_surabaya_agency_quality_floor() -> None:
 @pytest.mark.slow
 def test_kab_bandung_agency_quality_floor() -> None:
     m = _real_agency_metrics("agency-kab-bandung")
-    # measured 0.511 / 0.706 (baseline 0.457 / 0.620); 14% of the test reports go to agencies
-    # never seen in training (drift), so the 0.70 / 0.88 is out of reach here
-    assert m["top1_accuracy"] >= 0.48
-    assert m["top3_accuracy"] >= 0.68
+    # measured 0.570 / 0.738 (baseline 0.457 / 0.620; 0.511 / 0.706 before the office
+    # catalogue); about 5% of the test reports go to agencies never seen in training (drift)
+    assert m["top1_accuracy"] >= 0.55
+    assert m["top3_accuracy"] >= 0.72

@@ -167,10 +167,11 @@ def test_report_type_quality_floor_on_real_data() -> None:
     m = classification_metrics(
         [e.label for e in test], model.predict_proba([record_of(e) for e in test]), model.classes_
     )
-    # measured macro-F1 0.562 (pengaduan 0.92, aspirasi 0.00, permintaan_informasi 0.76; baseline
-    # 0.373). Only 9 permintaan_informasi reports in the test part, so its floor is loose. No
-    # floor for aspirasi: 21 of its 26 test reports are Samarinda's, labelled aspirasi from mid-2024
-    # on for complaint-like texts, which no text model here separates (see the closing report).
-    assert m["macro_f1"] >= 0.53
+    # measured macro-F1 0.651 (pengaduan 0.92, aspirasi 0.23, permintaan_informasi 0.80; baseline
+    # 0.373; 0.562 before the ``penerima`` feature). Only 9 permintaan_informasi reports in the
+    # test part, so its floor is loose. Aspirasi's floor is low: 22 of its 27 test reports are
+    # Samarinda's, labelled aspirasi from mid-2024 on for complaint-like texts.
+    assert m["macro_f1"] >= 0.62
+    assert m["f1/aspirasi"] >= 0.15
     assert m["f1/permintaan_informasi"] >= 0.60
     assert m["f1/pengaduan"] >= 0.90

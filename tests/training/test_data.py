@@ -309,6 +309,19 @@ def test_lapor_preamble_names_the_receiving_instansi(tmp_path: Path, fmt: str) -
     assert result.examples[0].as_record()["penerima"] == "Pemerintah Kabupaten Contoh"
 
 
+def test_an_office_named_with_and_without_its_region_is_one_label(tmp_path: Path) -> None:
+    long = "Dinas Pengendalian Penduduk Keluarga Berencana Pemberdayaan Perempuan dan Perlindungan Anak"
+    rows = [
+        lapor_row("101", instansi=long),
+        lapor_row("102", instansi="DALDUKPPA Kabupaten Contoh"),
+        lapor_row("103", instansi="Dinas Sosial"),  # no regional twin: left alone
+    ]
+    result = load_dataset([write_lapor_csv(tmp_path / "export.csv", rows)], "agency")
+    labels = [e.label for e in result.examples]
+    assert labels == [f"{long} Kabupaten Contoh", f"{long} Kabupaten Contoh", "Dinas Sosial"]
+    assert result.summary.label_counts == Counter(labels)
+
+
 def test_lapor_export_without_preamble_has_no_penerima(tmp_path: Path) -> None:
     path = write_lapor_csv(tmp_path / "export.csv", [lapor_row("101")], preamble=[])
     (example,) = load_dataset([path], "report-type").examples
