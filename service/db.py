@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, select, text
+from sqlalchemy import Engine, MetaData, create_engine, delete, event, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,6 +63,7 @@ class Database:
             with self.engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine, Base.metadata, self.schema if not self.is_sqlite else None)
 
     def drop_all(self) -> None:
         Base.metadata.drop_all(self.engine)
@@ -174,6 +175,81 @@ class Database:
         with self.sessions() as session, session.begin():
             for table in reversed(Base.metadata.sorted_tables):
                 session.execute(delete(table))
+
+
+def add_missing_columns(engine: Engine, metadata: MetaData, schema: str | None = None) -> list[str]:
+    """Add to existing tables the *nullable* columns of ``metadata`` they lack; returns
+    ``["table.column", ...]`` added (each logged).
+
+    ``create_all`` creates missing tables but never alters one that exists, so a database
+    created by an earlier release lacks the columns added since. This adds those with
+    ``ALTER TABLE ... ADD COLUMN`` (old rows get NULL) and never drops, renames or changes
+    anything: a missing column that is not nullable, is part of the primary key, unique, or has a
+    server default is left alone with a warning (it needs a hand-written migration). Tables are
+    looked up in ``schema`` (PostgreSQL; ``None``: the default schema). Safe to run from several
+    processes at once: a column another process added meanwhile is skipped.
+    """
+    dialect = engine.dialect
+    quote = dialect.identifier_preparer.quote
+    quote_schema = dialect.identifier_preparer.quote_schema
+    postgres = dialect.name == "postgresql"
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        existing_tables = set(inspector.get_table_names(schema=schema))
+        present = {
+            table.name: {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+            for table in metadata.sorted_tables
+            if table.name in existing_tables
+        }
+    added: list[str] = []
+    for table in metadata.sorted_tables:
+        if table.name not in present:
+            continue  # not created (create_all runs first); nothing to upgrade
+        qualified = f"{quote_schema(schema)}.{quote(table.name)}" if schema else quote(table.name)
+        new_here = []
+        for column in table.columns:
+            if column.name in present[table.name]:
+                continue
+            if (
+                not column.nullable
+                or column.primary_key
+                or column.unique
+                or column.server_default is not None
+            ):
+                log.warning(
+                    "database upgrade: table %s lacks column %s, which cannot be added "
+                    "automatically (not a plain nullable column); add it by hand",
+                    table.name,
+                    column.name,
+                )
+                continue
+            col_type = column.type.compile(dialect=dialect)
+            if_not_exists = "IF NOT EXISTS " if postgres else ""
+            ddl = (
+                f"ALTER TABLE {qualified} ADD COLUMN {if_not_exists}{quote(column.name)} {col_type}"
+            )
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(ddl)
+            except OperationalError as exc:  # SQLite: another process added it meanwhile
+                if "duplicate column" not in str(exc).lower():
+                    raise
+                continue
+            log.info(
+                "database upgrade: added column %s.%s (%s, nullable)",
+                table.name,
+                column.name,
+                col_type,
+            )
+            added.append(f"{table.name}.{column.name}")
+            new_here.append(column.name)
+        for index in table.indexes:  # indexes on the new columns, as create_all makes them
+            if any(c.name in new_here for c in index.columns):
+                with engine.begin() as conn:
+                    if schema:  # the index's table is declared without a schema
+                        conn = conn.execution_options(schema_translate_map={None: schema})
+                    index.create(conn, checkfirst=True)
+    return added
 
 
 def _audit_entry(

@@ -47,6 +47,12 @@ class Feedback(Base):
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     reply_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     reply_label: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Where the report came from (triage feedback): the agency router learns location offices
+    # from kecamatan / kelurahan, the report-type model uses penerima (the receiving instansi).
+    # Added after the first release: nullable, so ``Database.create_all`` adds them to old tables.
+    kecamatan: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    kelurahan: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    penerima: Mapped[str | None] = mapped_column(String(300), nullable=True)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     actor_key_id: Mapped[str] = mapped_column(String(32))
     actor_role: Mapped[str] = mapped_column(String(32))
