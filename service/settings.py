@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lapor_triage import paths
@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         True, description="train the default models from datasets/demo when none are configured"
     )
 
+    penerima: str | None = Field(
+        None,
+        description="the instansi this deployment serves (e.g. 'Pemerintah Kota Surabaya'): the "
+        "`penerima` of a triaged report or a triage feedback that does not carry its own",
+    )
+
     # --- limits ------------------------------------------------------------------------------
     max_text_chars: int = Field(20_000, ge=1)
     max_batch: int = Field(256, ge=1)
@@ -84,6 +90,14 @@ class Settings(BaseSettings):
     feedback_weight_overridden: float = Field(1.0, ge=0)
 
     log_level: str = "INFO"
+
+    @field_validator("penerima")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        """Whitespace collapsed (as the training loader reads ``Nama Instansi``); blank is unset."""
+        if value is None:
+            return None
+        return " ".join(value.split()) or None
 
     def tasks_dir(self, task: str) -> Path | None:
         return {

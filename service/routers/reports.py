@@ -45,6 +45,12 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
             value = getattr(report, name)
             if value and value.strip():
                 record[name] = value.strip()
+        # The instansi whose queue received the report (a report-type feature), whitespace
+        # collapsed as the training loader reads it; else the instansi this deployment serves.
+        penerima = " ".join(report.penerima.split()) if report.penerima else ""
+        penerima = penerima or settings.penerima
+        if penerima:
+            record["penerima"] = penerima
         records.append(record)
     type_model = need_model(models, "report-type")
     agency_model = need_model(models, "agency")

@@ -14,6 +14,7 @@ REPORT_EXAMPLE = {
     "kecamatan": "Wonokromo",
     "kelurahan": "Ngagel Rejo",
     "kategori": "Infrastruktur",
+    "penerima": "Pemerintah Kota Surabaya",
 }
 
 
@@ -24,6 +25,12 @@ class ReportIn(RequestModel):
     kecamatan: str | None = Field(None, max_length=200, description="sub-district, if known")
     kelurahan: str | None = Field(None, max_length=200, description="village, if known")
     kategori: str | None = Field(None, max_length=200, description="LAPOR! category, if chosen")
+    penerima: str | None = Field(
+        None,
+        max_length=300,
+        description="the instansi whose LAPOR! queue received the report, if known "
+        "(default LAPOR_PENERIMA)",
+    )
 
 
 class TriageRequest(RequestModel):
