@@ -71,6 +71,10 @@ def post_feedback(
             "decision": body.decision,
             "reply_text": None,
             "reply_label": None,
+            "kecamatan": _one_line(body.kecamatan),
+            "kelurahan": _one_line(body.kelurahan),
+            # as in triage: the report's own instansi, else the one this deployment serves
+            "penerima": _one_line(body.penerima) or settings.penerima,
         }
     else:
         assert isinstance(body, ReplyFeedback)
@@ -90,6 +94,9 @@ def post_feedback(
             "decision": body.decision,
             "reply_text": reply,
             "reply_label": body.reply_label,
+            "kecamatan": None,
+            "kelurahan": None,
+            "penerima": None,
         }
     weight = (
         settings.feedback_weight_overridden
@@ -130,6 +137,8 @@ def post_feedback(
                     '"text": "Jalan berlubang ...", "report_type": "pengaduan", '
                     '"agency": "Dinas Pekerjaan Umum", "decision": "overridden", '
                     '"reply_text": null, "reply_label": null, '
+                    '"kecamatan": "Wonokromo", "kelurahan": "Ngagel Rejo", '
+                    '"penerima": "Pemerintah Kota Surabaya", '
                     '"created_at": "2024-02-12T08:30:00+00:00", "weight": 1.0}\n',
                 }
             },
@@ -179,9 +188,17 @@ def export_row(row: Feedback) -> dict:
         "decision": row.decision,
         "reply_text": row.reply_text,
         "reply_label": row.reply_label,
+        "kecamatan": row.kecamatan,
+        "kelurahan": row.kelurahan,
+        "penerima": row.penerima,
         "created_at": _iso(row.created_at),
         "weight": float(row.weight),
     }
+
+
+def _one_line(value: str | None) -> str | None:
+    """Whitespace collapsed; ``None`` when blank."""
+    return (" ".join(value.split()) or None) if value else None
 
 
 def _iso(value: datetime) -> str:

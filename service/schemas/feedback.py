@@ -28,8 +28,18 @@ class TriageFeedback(RequestModel):
         None, max_length=300, description="the agency the service suggested"
     )
     report_type: ReportType | None = Field(None, description="the (corrected) report type")
-    kecamatan: str | None = Field(None, max_length=200)
-    kelurahan: str | None = Field(None, max_length=200)
+    kecamatan: str | None = Field(
+        None, max_length=200, description="sub-district of the report, if known (stored masked)"
+    )
+    kelurahan: str | None = Field(
+        None, max_length=200, description="village of the report, if known (stored masked)"
+    )
+    penerima: str | None = Field(
+        None,
+        max_length=300,
+        description="the instansi whose LAPOR! queue received the report, if known "
+        "(default LAPOR_PENERIMA; stored masked)",
+    )
 
     @model_validator(mode="after")
     def _accepted_matches(self) -> TriageFeedback:
@@ -75,6 +85,9 @@ FEEDBACK_EXAMPLES = {
             "predicted_agency": "Kelurahan Ngagel Rejo",
             "agency": "Dinas Pekerjaan Umum",
             "report_type": "pengaduan",
+            "kecamatan": "Wonokromo",
+            "kelurahan": "Ngagel Rejo",
+            "penerima": "Pemerintah Kota Surabaya",
         },
     },
     "reply_label": {
@@ -112,5 +125,10 @@ class FeedbackExportRow(ResponseModel):
     decision: str | None
     reply_text: str | None
     reply_label: str | None
+    kecamatan: str | None = Field(description="sub-district of the report (triage), masked")
+    kelurahan: str | None = Field(description="village of the report (triage), masked")
+    penerima: str | None = Field(
+        description="the instansi whose LAPOR! queue received the report (triage), masked"
+    )
     created_at: str
     weight: float

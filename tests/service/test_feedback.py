@@ -20,6 +20,9 @@ EXPORT_FIELDS = {
     "decision",
     "reply_text",
     "reply_label",
+    "kecamatan",
+    "kelurahan",
+    "penerima",
     "created_at",
     "weight",
 }
