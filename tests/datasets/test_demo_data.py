@@ -495,6 +495,9 @@ def test_feedback_schema_matches_the_service_export(schemas: dict[str, dict[str,
             reply_label=None,
             created_at=created,
             weight=1.0,
+            kecamatan="Gubeng",
+            kelurahan=None,
+            penerima="Pemerintah Kota Contoh",
         ),
         SimpleNamespace(
             kind="reply",
@@ -507,11 +510,15 @@ def test_feedback_schema_matches_the_service_export(schemas: dict[str, dict[str,
             reply_label="substantif",
             created_at=created,
             weight=2.0,
+            kecamatan=None,
+            kelurahan=None,
+            penerima=None,
         ),
     ]
     for row in rows:
         exported = feedback_router.export_row(row)
         assert not schema_errors(exported, schemas["feedback_export"]), exported
+        assert set(exported) == set(schemas["feedback_export"]["properties"]), exported
 
 
 def test_reason_codes_match_the_guideline(reason_groups: dict[str, list[str]]) -> None:
