@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from models.base import Record, record_text
 
@@ -90,6 +92,38 @@ def field_tokens(record: Record, fields: Sequence[str]) -> list[str]:
         if value:
             tokens.append(f"{field}={value}")
     return tokens
+
+
+def count_matrix(
+    indices: np.ndarray, indptr: Sequence[int], n_features: int, dtype: Any = np.float32
+) -> sp.csr_matrix:
+    """The count matrix of rows given as runs of (repeated) column indices: row ``i`` holds
+    ``indices[indptr[i]:indptr[i + 1]]``. Equal to building the CSR matrix with ones and calling
+    ``sum_duplicates()`` (sorted, unique column indices; counts as ``dtype``), with one numpy sort
+    instead of scipy's per-row sort."""
+    n_rows = len(indptr) - 1
+    lengths = np.diff(np.asarray(indptr, dtype=np.int64))
+    keys = np.repeat(np.arange(n_rows, dtype=np.int64) * n_features, lengths)
+    keys += indices
+    keys.sort()
+    if keys.size:
+        first = np.empty(keys.size, dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, keys.size))
+        keys = keys[starts]
+    else:
+        counts = np.zeros(0, dtype=np.int64)
+    rows = keys // n_features
+    row_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=row_ptr[1:])
+    X = sp.csr_matrix(
+        (counts.astype(dtype), keys - rows * n_features, row_ptr), shape=(n_rows, n_features)
+    )
+    X.has_sorted_indices = True
+    X.has_canonical_format = True
+    return X
 
 
 class CharNgrams:
@@ -179,28 +213,27 @@ class CharTfidf:
     def vocabulary_(self) -> dict[str, int]:
         return self.vectorizer_.vocabulary_
 
-    def _indices(self, word: str) -> list[int]:
+    def _indices(self, word: str) -> array:
         idx = self._word_index.get(word)
         if idx is None:
             vocab = self.vectorizer_.vocabulary_
-            idx = [j for g in self.ngrams_._word(word) if (j := vocab.get(g)) is not None]
+            idx = array(
+                "q", [j for g in self.ngrams_._word(word) if (j := vocab.get(g)) is not None]
+            )
             if len(self._word_index) < CharNgrams.max_cache:
                 self._word_index[word] = idx
         return idx
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        indices: list[int] = []
+        # per-word index arrays are appended with a memcpy and read by numpy without a copy
+        indices = array("q")
         indptr = [0]
         for text in texts:
             for word in text.lower().split():
                 indices.extend(self._indices(word))
             indptr.append(len(indices))
         n_features = len(self.idf_)
-        X = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
-            shape=(len(texts), n_features),
-        )
-        X.sum_duplicates()
+        X = count_matrix(np.frombuffer(indices, dtype=np.int64), indptr, n_features, np.float32)
         X.data = (np.log(X.data) + 1.0) * self.idf_[X.indices]
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
@@ -252,9 +285,37 @@ class TextFeatures:
             self.field_vocab_ = {t: i for i, t in enumerate(vocab)}
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        # private caches (``_word_analyzer``) are rebuilt, never pickled
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def _word_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """``self.word_.transform(texts)`` computed the way scikit-learn computes it (its own
+        analyzer, counts, ``log(tf) + 1``, ``* idf_``, its in-place L2 normalisation) without its
+        per-call validation and per-n-gram counting dictionaries: the same matrix, bit for bit."""
+        word = self.word_
+        if not (word.sublinear_tf and word.use_idf and word.norm == "l2" and not word.binary):
+            return word.transform(texts)  # settings this shortcut does not reproduce
+        analyze = self.__dict__.get("_word_analyzer")
+        if analyze is None:
+            analyze = self._word_analyzer = word.build_analyzer()
+        vocab = word.vocabulary_
+        indices = array("q")
+        indptr = [0]
+        for text in texts:
+            indices.extend([j for g in analyze(text) if (j := vocab.get(g)) is not None])
+            indptr.append(len(indices))
+        # counts per row, sorted column indices (as CountVectorizer)
+        X = count_matrix(np.frombuffer(indices, dtype=np.int64), indptr, len(vocab), word.dtype)
+        np.log(X.data, X.data)
+        X.data += 1.0
+        X.data *= word.idf_[X.indices]
+        inplace_csr_row_normalize_l2(X)
+        return X
+
     def transform(self, X: Sequence[Record]) -> sp.csr_matrix:
         texts = [record_text(r) for r in X]
-        blocks = [self.word_.transform(texts), self.char_.transform(texts)]
+        blocks = [self._word_transform(texts), self.char_.transform(texts)]
         if self.cues:
             blocks.append(sp.csr_matrix(cue_counts(texts) * self.cue_weight, dtype=np.float32))
         if self.fields:
@@ -410,9 +471,7 @@ class CalibratedLinear:
             warnings.simplefilter("ignore")  # ConvergenceWarning on tiny/odd folds
             return self._base().fit(X, y_idx, sample_weight=sample_weight)
 
-    def _full_margins(
-        self, model: Any, X: Any, n_classes: int, fast: bool = False
-    ) -> np.ndarray:
+    def _full_margins(self, model: Any, X: Any, n_classes: int, fast: bool = False) -> np.ndarray:
         """Margins for all ``n_classes`` even when ``model`` saw only some of them; ``fast``
         skips scikit-learn's input validation (:func:`linear_decision`, same numbers)."""
         m = _margins_2d(linear_decision(model, X) if fast else model.decision_function(X))

@@ -10,6 +10,7 @@ from models.features import (
     _CUE_RES,
     CalibratedLinear,
     TextFeatures,
+    count_matrix,
     cue_counts,
     linear_decision,
 )
@@ -89,3 +90,68 @@ def test_linear_decision_one_row_and_empty(features: TextFeatures) -> None:
     assert linear_decision(clf.model_, empty).shape == (0, 3)
     with pytest.raises(ValueError):  # wrong width: scikit-learn's own error
         linear_decision(clf.model_, sp.csr_matrix((1, X.shape[1] + 1), dtype=np.float32))
+
+
+def _same_csr(a: sp.spmatrix, b: sp.spmatrix) -> None:
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)  # bit for bit
+
+
+@pytest.mark.parametrize(
+    "rows", [[], [[]], [[3, 1, 3, 0], [], [2, 2, 2], [4]], [[0]] * 3, [[5, 5], [1, 0, 1]]]
+)
+def test_count_matrix_equals_sum_duplicates(rows: list[list[int]]) -> None:
+    indices = np.asarray([j for r in rows for j in r], dtype=np.int64)
+    indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(int).tolist()
+    reference = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(rows), 6)
+    )
+    reference.sum_duplicates()
+    fast = count_matrix(indices, indptr, 6, np.float32)
+    _same_csr(fast, reference)
+    assert fast.has_canonical_format
+
+
+TRICKY = TEXTS + ["", "?", "A b ? c ?? ÉCOLE école Straße", "   ", "kah kah kah apakah?"]
+
+
+def test_word_tfidf_equals_scikit_learn(features: TextFeatures) -> None:
+    _same_csr(features._word_transform(TRICKY), features.word_.transform(TRICKY))
+    _same_csr(features._word_transform(TRICKY[:1]), features.word_.transform(TRICKY[:1]))
+
+
+def test_char_tfidf_equals_the_sum_duplicates_formulation(features: TextFeatures) -> None:
+    char = features.char_
+    indices: list[int] = []
+    indptr = [0]
+    vocab = char.vectorizer_.vocabulary_
+    for text in TRICKY:
+        for word in text.lower().split():
+            indices.extend(j for g in char.ngrams_._word(word) if (j := vocab.get(g)) is not None)
+        indptr.append(len(indices))
+    X = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+        shape=(len(TRICKY), len(char.idf_)),
+    )
+    X.sum_duplicates()
+    X.data = (np.log(X.data) + 1.0) * char.idf_[X.indices]
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    X.data /= np.repeat(norms, np.diff(X.indptr)).astype(np.float32)
+    _same_csr(char.transform(TRICKY), X)
+    _same_csr(char.transform(TRICKY), X)  # second call: from the per-word cache
+
+
+def test_caches_are_not_pickled_and_a_reloaded_model_transforms_the_same(
+    features: TextFeatures,
+) -> None:
+    import pickle
+
+    before = features.transform(TRICKY)
+    assert "_word_analyzer" in vars(features) and features.char_._word_index
+    clone = pickle.loads(pickle.dumps(features))
+    assert "_word_analyzer" not in vars(clone) and not clone.char_._word_index
+    _same_csr(clone.transform(TRICKY), before)
