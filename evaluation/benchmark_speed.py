@@ -2,10 +2,12 @@
 
     python -m evaluation.benchmark_speed [--data FILE] [--task agency|report-type]
                                          [--repeat 300] [--batch 2000]
+                                         [--small-batches 1 8 32]
 
 Prints training time on the Surabaya file (target ≤ 60 s), batch prediction throughput
 (target ≥ 2,000 reports/s), single-report in-process latency p50/p95 (target p50 ≤ 5 ms) and the
-peak resident memory. Reads ../shared/data/surabaya_media_center_2022_2023.csv; where the real data
+peak resident memory; ``--small-batches`` adds the p50/p95 of ``predict_records`` on batches of those
+sizes (what the service's micro-batcher hands the models). Reads ../shared/data/surabaya_media_center_2022_2023.csv; where the real data
 is absent it falls back to datasets/demo/reports.csv, and says so.
 """
 
@@ -18,6 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +47,22 @@ def _data_file(arg: Path | None) -> Path | None:
     return None
 
 
+def small_batch_ms(
+    model: Any, records: Sequence[Any], size: int, rng: np.random.Generator, n: int = 200
+) -> tuple[float, float]:
+    """p50 and p95 in ms of ``model.predict_records`` on ``n`` random runs of ``size`` records."""
+    size = max(1, min(size, len(records)))
+    starts = rng.integers(0, len(records) - size + 1, size=n)
+    times = []
+    for i in starts:
+        batch = records[int(i) : int(i) + size]
+        t0 = time.perf_counter()
+        model.predict_records(batch)
+        times.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = np.percentile(times, [50, 95])
+    return float(p50), float(p95)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m evaluation.benchmark_speed", description=__doc__.split("\n\n")[0]
@@ -54,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--label-column", default=None)
     parser.add_argument("--repeat", type=int, default=300, help="single-report predictions timed")
     parser.add_argument("--batch", type=int, default=2000, help="reports per batch prediction")
+    parser.add_argument(
+        "--small-batches",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also time predict_records on batches of these sizes (e.g. 1 8 32)",
+    )
     args = parser.parse_args(argv)
 
     path = _data_file(args.data)
@@ -105,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"single report (in-process predict_records): p50 {p50:.2f} ms, p95 {p95:.2f} ms "
         f"over {len(times)} reports (target p50 ≤ {TARGETS['p50_ms']:.0f} ms)"
     )
+    for size in args.small_batches:
+        p50, p95 = small_batch_ms(model, records, size, rng)
+        print(
+            f"batches of {size} (in-process predict_records): p50 {p50:.2f} ms, p95 {p95:.2f} ms "
+            f"= {p50 / size:.3f} ms per report"
+        )
     print(f"peak RSS: {peak_rss_mb():.0f} MiB")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average during the run: {load:.1f} (figures are wall-clock on a shared machine)")
