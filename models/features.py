@@ -235,7 +235,13 @@ class CharTfidf:
         n_features = len(self.idf_)
         X = count_matrix(np.frombuffer(indices, dtype=np.int64), indptr, n_features, np.float32)
         X.data = (np.log(X.data) + 1.0) * self.idf_[X.indices]
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        # row sums of squares as ``X.multiply(X).sum(axis=1)`` computes them (float32
+        # ``np.add.reduceat`` over the non-empty rows), without building two more matrices
+        sums = np.zeros(X.shape[0], dtype=X.dtype)
+        nonempty = np.flatnonzero(np.diff(X.indptr))
+        if nonempty.size:
+            sums[nonempty] = np.add.reduceat(X.data * X.data, X.indptr[nonempty])
+        norms = np.sqrt(sums)
         norms[norms == 0] = 1.0
         X.data /= np.repeat(norms, np.diff(X.indptr)).astype(np.float32)
         return X
