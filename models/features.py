@@ -17,7 +17,7 @@ from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -94,13 +94,26 @@ def field_tokens(record: Record, fields: Sequence[str]) -> list[str]:
     return tokens
 
 
-def count_matrix(
+class CsrParts(NamedTuple):
+    """The arrays of a CSR matrix, before (or instead of) building the scipy object: building one
+    costs tens of microseconds of validation, a good part of predicting a single report."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    def tocsr(self) -> sp.csr_matrix:
+        X = sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+        X.has_sorted_indices = True
+        X.has_canonical_format = True
+        return X
+
+
+def count_parts(
     indices: np.ndarray, indptr: Sequence[int], n_features: int, dtype: Any = np.float32
-) -> sp.csr_matrix:
-    """The count matrix of rows given as runs of (repeated) column indices: row ``i`` holds
-    ``indices[indptr[i]:indptr[i + 1]]``. Equal to building the CSR matrix with ones and calling
-    ``sum_duplicates()`` (sorted, unique column indices; counts as ``dtype``), with one numpy sort
-    instead of scipy's per-row sort."""
+) -> CsrParts:
+    """:func:`count_matrix` as :class:`CsrParts`."""
     n_rows = len(indptr) - 1
     lengths = np.diff(np.asarray(indptr, dtype=np.int64))
     keys = np.repeat(np.arange(n_rows, dtype=np.int64) * n_features, lengths)
@@ -118,12 +131,42 @@ def count_matrix(
     rows = keys // n_features
     row_ptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=row_ptr[1:])
-    X = sp.csr_matrix(
-        (counts.astype(dtype), keys - rows * n_features, row_ptr), shape=(n_rows, n_features)
-    )
-    X.has_sorted_indices = True
-    X.has_canonical_format = True
-    return X
+    return CsrParts(counts.astype(dtype), keys - rows * n_features, row_ptr, (n_rows, n_features))
+
+
+def count_matrix(
+    indices: np.ndarray, indptr: Sequence[int], n_features: int, dtype: Any = np.float32
+) -> sp.csr_matrix:
+    """The count matrix of rows given as runs of (repeated) column indices: row ``i`` holds
+    ``indices[indptr[i]:indptr[i + 1]]``. Equal to building the CSR matrix with ones and calling
+    ``sum_duplicates()`` (sorted, unique column indices; counts as ``dtype``), with one numpy sort
+    instead of scipy's per-row sort."""
+    return count_parts(indices, indptr, n_features, dtype).tocsr()
+
+
+def hstack_parts(blocks: Sequence[CsrParts]) -> sp.csr_matrix:
+    """``sp.hstack([b.tocsr() for b in blocks], format="csr")`` with one matrix built: each row
+    holds the entries of every block in block order, each block's in its own order."""
+    n_rows = blocks[0].shape[0]
+    lengths = [np.diff(b.indptr) for b in blocks]
+    row_len = np.sum(lengths, axis=0) if n_rows else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(row_len, out=indptr[1:])
+    nnz = int(indptr[-1])
+    data = np.empty(nnz, dtype=np.float32)
+    indices = np.empty(nnz, dtype=np.int64)
+    before = indptr[:-1].copy()  # where the current block starts in each row
+    offset = 0
+    for b, length in zip(blocks, lengths, strict=True):
+        k = len(b.data)
+        if k:
+            row_of = np.repeat(np.arange(n_rows), length)
+            pos = before[row_of] + (np.arange(k) - b.indptr[row_of])
+            data[pos] = b.data
+            indices[pos] = b.indices + offset
+        before += length
+        offset += b.shape[1]
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, offset))
 
 
 class CharNgrams:
@@ -224,7 +267,8 @@ class CharTfidf:
                 self._word_index[word] = idx
         return idx
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform_parts(self, texts: Sequence[str]) -> CsrParts:
+        """:meth:`transform` as :class:`CsrParts` (no scipy matrix built)."""
         # per-word index arrays are appended with a memcpy and read by numpy without a copy
         indices = array("q")
         indptr = [0]
@@ -232,18 +276,24 @@ class CharTfidf:
             for word in text.lower().split():
                 indices.extend(self._indices(word))
             indptr.append(len(indices))
-        n_features = len(self.idf_)
-        X = count_matrix(np.frombuffer(indices, dtype=np.int64), indptr, n_features, np.float32)
-        X.data = (np.log(X.data) + 1.0) * self.idf_[X.indices]
+        return self._tfidf(
+            count_parts(np.frombuffer(indices, dtype=np.int64), indptr, len(self.idf_))
+        )
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self.transform_parts(texts).tocsr()
+
+    def _tfidf(self, X: CsrParts) -> CsrParts:
+        X = X._replace(data=(np.log(X.data) + 1.0) * self.idf_[X.indices])
         # row sums of squares as ``X.multiply(X).sum(axis=1)`` computes them (float32
         # ``np.add.reduceat`` over the non-empty rows), without building two more matrices
-        sums = np.zeros(X.shape[0], dtype=X.dtype)
+        sums = np.zeros(X.shape[0], dtype=X.data.dtype)
         nonempty = np.flatnonzero(np.diff(X.indptr))
         if nonempty.size:
             sums[nonempty] = np.add.reduceat(X.data * X.data, X.indptr[nonempty])
         norms = np.sqrt(sums)
         norms[norms == 0] = 1.0
-        X.data /= np.repeat(norms, np.diff(X.indptr)).astype(np.float32)
+        np.divide(X.data, np.repeat(norms, np.diff(X.indptr)).astype(np.float32), out=X.data)
         return X
 
 
@@ -295,13 +345,14 @@ class TextFeatures:
         # private caches (``_word_analyzer``) are rebuilt, never pickled
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
-    def _word_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def _word_parts(self, texts: Sequence[str]) -> CsrParts | None:
         """``self.word_.transform(texts)`` computed the way scikit-learn computes it (its own
         analyzer, counts, ``log(tf) + 1``, ``* idf_``, its in-place L2 normalisation) without its
-        per-call validation and per-n-gram counting dictionaries: the same matrix, bit for bit."""
+        per-call validation and per-n-gram counting dictionaries: the same matrix, bit for bit.
+        None for vectorizer settings this shortcut does not reproduce."""
         word = self.word_
         if not (word.sublinear_tf and word.use_idf and word.norm == "l2" and not word.binary):
-            return word.transform(texts)  # settings this shortcut does not reproduce
+            return None
         analyze = self.__dict__.get("_word_analyzer")
         if analyze is None:
             analyze = self._word_analyzer = word.build_analyzer()
@@ -312,14 +363,57 @@ class TextFeatures:
             indices.extend([j for g in analyze(text) if (j := vocab.get(g)) is not None])
             indptr.append(len(indices))
         # counts per row, sorted column indices (as CountVectorizer)
-        X = count_matrix(np.frombuffer(indices, dtype=np.int64), indptr, len(vocab), word.dtype)
+        X = count_parts(np.frombuffer(indices, dtype=np.int64), indptr, len(vocab), word.dtype)
         np.log(X.data, X.data)
-        X.data += 1.0
-        X.data *= word.idf_[X.indices]
-        inplace_csr_row_normalize_l2(X)
+        np.add(X.data, 1.0, out=X.data)
+        np.multiply(X.data, word.idf_[X.indices], out=X.data)
+        inplace_csr_row_normalize_l2(X)  # reads data / indices / indptr / shape only
         return X
 
+    def _word_transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        parts = self._word_parts(texts)
+        return self.word_.transform(texts) if parts is None else parts.tocsr()
+
+    def _cue_parts(self, texts: Sequence[str]) -> CsrParts:
+        """``sp.csr_matrix(cue_counts(texts) * cue_weight, dtype=np.float32)`` as parts."""
+        dense = (cue_counts(texts) * self.cue_weight).astype(np.float32)
+        rows, cols = np.nonzero(dense)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+        return CsrParts(dense[rows, cols], cols.astype(np.int64), indptr, dense.shape)
+
+    def _field_parts(self, X: Sequence[Record]) -> CsrParts | None:
+        """The one-hot field block as parts; None when a row's columns are not strictly
+        increasing (repeated fields), where scipy's own construction decides the order."""
+        cols: list[int] = []
+        indptr = [0]
+        for r in X:
+            start = len(cols)
+            for t in field_tokens(r, self.fields):
+                j = self.field_vocab_.get(t)
+                if j is not None:
+                    if len(cols) > start and j <= cols[-1]:
+                        return None
+                    cols.append(j)
+            indptr.append(len(cols))
+        data = np.full(len(cols), self.field_weight, dtype=np.float32)
+        shape = (len(X), max(1, len(self.field_vocab_)))
+        return CsrParts(data, np.asarray(cols, dtype=np.int64), np.asarray(indptr), shape)
+
     def transform(self, X: Sequence[Record]) -> sp.csr_matrix:
+        texts = [record_text(r) for r in X]
+        word = self._word_parts(texts)
+        parts = [word, self.char_.transform_parts(texts)]
+        if self.cues:
+            parts.append(self._cue_parts(texts))
+        if self.fields:
+            parts.append(self._field_parts(X))
+        if all(p is not None for p in parts):  # one matrix built instead of one per block
+            return hstack_parts(parts)
+        return self._transform_reference(X)
+
+    def _transform_reference(self, X: Sequence[Record]) -> sp.csr_matrix:
+        """The block-by-block construction (scipy matrices stacked by ``sp.hstack``)."""
         texts = [record_text(r) for r in X]
         blocks = [self._word_transform(texts), self.char_.transform(texts)]
         if self.cues:

@@ -155,3 +155,30 @@ def test_caches_are_not_pickled_and_a_reloaded_model_transforms_the_same(
     clone = pickle.loads(pickle.dumps(features))
     assert "_word_analyzer" not in vars(clone) and not clone.char_._word_index
     _same_csr(clone.transform(TRICKY), before)
+
+
+RECORDS = [
+    {"text": t, "kecamatan": k, "kelurahan": kel}
+    for t, k, kel in zip(
+        TRICKY,
+        ["Gubeng", "", None, "Kec. Wonokromo", "gubeng"] * 4,
+        ["Kel. Ngagel", "ngagel", "", None] * 5,
+        strict=False,
+    )
+] + ["a plain string record", {"text": "only text"}]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cues": True, "fields": ("kecamatan", "kelurahan")},
+        {"cues": False, "fields": ()},
+        {"cues": True, "fields": ("kelurahan", "kecamatan"), "field_weight": 0.3},
+        {"cues": True, "fields": ("kecamatan", "kecamatan")},  # repeated: the reference path
+    ],
+)
+def test_transform_equals_the_block_by_block_construction(params) -> None:
+    feats = TextFeatures(**params).fit(RECORDS)
+    for batch in (RECORDS, RECORDS[:1], RECORDS[3:4], RECORDS[-2:]):
+        _same_csr(feats.transform(batch), feats._transform_reference(batch))
+    assert feats.transform([]).shape == feats._transform_reference([]).shape
