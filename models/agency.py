@@ -154,6 +154,7 @@ class AgencyRouter(Predictor):
         # Remits of the usual offices (models.agency_catalogue) as extra documents of the
         # training labels they match: rare offices start from what they are known to handle.
         self.n_catalogue_documents_ = 0
+        auxiliary = None
         if self.catalogue:
             from models.agency_catalogue import catalogue_documents
 
@@ -164,6 +165,7 @@ class AgencyRouter(Predictor):
                 y = y + [label for _, label in docs]
                 sw = np.concatenate([base, np.full(len(docs), float(self.catalogue_weight))])
                 self.n_catalogue_documents_ = len(docs)
+                auxiliary = [False] * (len(X) - len(docs)) + [True] * len(docs)
 
         # Offices: canonical label for every (kind, place) seen as a label.
         spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
@@ -187,10 +189,11 @@ class AgencyRouter(Predictor):
             cv=self.cv,
             calibration_folds=self.calibration_folds,
             random_state=self.random_state,
-        ).fit(feats, internal, sample_weight=sw)
+        ).fit(feats, internal, sample_weight=sw, auxiliary=auxiliary)
         self.clf_.oof_margins_ = None
         self.classes_ = np.array(sorted(set(y)))
         self._index_ = {c: i for i, c in enumerate(self.classes_)}
+        self._names_ = [str(c) for c in self.classes_]
         # internal column -> output column (or pooled kind)
         self.internal_map_ = []
         for c in self.clf_.classes_:
@@ -202,6 +205,7 @@ class AgencyRouter(Predictor):
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self._index_ = {c: i for i, c in enumerate(self.classes_)}
+        self._names_ = [str(c) for c in self.classes_]
 
     def _pooled_weights(self, rec: Record, kind: str) -> dict[int, float]:
         """Where the probability of the pooled office class goes for one record."""
@@ -243,7 +247,7 @@ class AgencyRouter(Predictor):
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k": [{"agency", "probability"}], "abstain"}``."""
         proba = self.predict_proba(X)
-        names = [str(c) for c in self.classes_]
+        names = getattr(self, "_names_", None) or [str(c) for c in self.classes_]
         orders = np.argsort(-proba, axis=1, kind="stable")[:, :top]
         out = []
         for row, order in zip(proba, orders.tolist(), strict=True):

@@ -583,8 +583,18 @@ class CalibratedLinear:
         return out
 
     def fit(
-        self, X: Any, y: Sequence[str], sample_weight: Sequence[float] | None = None
+        self,
+        X: Any,
+        y: Sequence[str],
+        sample_weight: Sequence[float] | None = None,
+        auxiliary: Sequence[bool] | None = None,
     ) -> CalibratedLinear:
+        """Fit the linear model and its calibration.
+
+        ``auxiliary`` marks rows that only teach the model (e.g. catalogue documents written for
+        rare agencies): they are in the training side of every calibration fold and never scored,
+        so the temperature is fitted on real examples only.
+        """
         y = np.asarray([str(v) for v in y])
         self.classes_ = np.unique(y)
         y_idx = np.searchsorted(self.classes_, y)
@@ -616,15 +626,22 @@ class CalibratedLinear:
                 )
             if self.calibration_folds:  # fewer fits on big data: the temperature is one number
                 folds = folds[: self.calibration_folds]
+            aux = np.zeros(len(y), dtype=bool)
+            if auxiliary is not None:
+                aux = np.asarray(auxiliary, dtype=bool)
+                if aux.shape != (len(y),):
+                    raise ValueError(f"auxiliary has {aux.size} flags for {len(y)} rows")
+                aux_idx = np.flatnonzero(aux)
+                folds = [(np.union1d(tr, aux_idx), te[~aux[te]]) for tr, te in folds]
             oof = np.zeros((len(y), n_classes))
             done = np.zeros(len(y), dtype=bool)
             for tr, te in folds:
-                if len(np.unique(y_idx[tr])) < 2:
+                if len(np.unique(y_idx[tr])) < 2 or len(te) == 0:
                     continue
                 part = self._fit_base(X[tr], y_idx[tr], None if sw is None else sw[tr])
                 oof[te] = self._full_margins(part, X[te], n_classes)
                 done[te] = True
-            if done.all():
+            if done.all() and not aux.any():
                 self.oof_margins_ = oof
             if done.any():
                 self.temperature_ = fit_temperature(oof[done], y_idx[done])

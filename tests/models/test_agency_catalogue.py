@@ -63,3 +63,32 @@ def test_catalogue_lets_a_rare_office_be_found_by_its_remit() -> None:
     assert without.predict(query)[0] != RARE
     # the catalogue adds documents, never classes
     assert list(with_catalogue.classes_) == sorted(set(y))
+
+
+def test_auxiliary_rows_train_but_are_never_scored_for_calibration() -> None:
+    import numpy as np
+    import pytest
+    import scipy.sparse as sp
+
+    from models.features import CalibratedLinear
+
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(rng.random((40, 6)))
+    y = ["a"] * 20 + ["b"] * 20
+    plain = CalibratedLinear(cv=2, calibration_folds=None).fit(X, y)
+    unmarked = CalibratedLinear(cv=2, calibration_folds=None).fit(X, y, auxiliary=[False] * 40)
+    assert unmarked.temperature_ == plain.temperature_
+    assert unmarked.oof_margins_ is not None
+    marked = CalibratedLinear(cv=2, calibration_folds=None).fit(
+        X, y, auxiliary=[False] * 30 + [True] * 10
+    )
+    assert marked.oof_margins_ is None  # some rows were never scored
+    assert marked.model_ is not None
+    with pytest.raises(ValueError, match="auxiliary"):
+        CalibratedLinear(cv=2).fit(X, y, auxiliary=[True] * 3)
+
+
+def test_catalogue_documents_are_auxiliary_in_the_router() -> None:
+    X, y = _training_set()
+    router = AgencyRouter(min_df=1).fit(X, y)
+    assert router.extra_config()["n_catalogue_documents"] == router.n_catalogue_documents_ > 0
