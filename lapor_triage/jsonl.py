@@ -9,6 +9,19 @@ from typing import Any
 
 from training.records import DataError
 
+# Characters that str.splitlines() and many line readers treat as line ends, although JSON allows
+# them raw inside strings: escaped, so every JSON line stays one line for every reader.
+_LINE_BREAKERS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def json_line(obj: Any) -> str:
+    """``obj`` as one line of JSON (UTF-8 text kept readable, no newline at the end)."""
+    line = json.dumps(obj, ensure_ascii=False)
+    if any(ch in line for ch in _LINE_BREAKERS):
+        for ch, escaped in _LINE_BREAKERS.items():
+            line = line.replace(ch, escaped)
+    return line
+
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, row)``; blank lines are passed over, anything else must be an object."""
@@ -38,7 +51,7 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json_line(row) + "\n")
             n += 1
     tmp.replace(path)
     return n

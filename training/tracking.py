@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from lapor_triage import __version__  # noqa: E402
+from lapor_triage.jsonl import json_line  # noqa: E402
 from lapor_triage.text import mask_pii  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -410,14 +411,14 @@ def eval_split_jsonl(records: Sequence[Any], labels: Sequence[str]) -> str:
             rec = {k: (mask_pii(v) if isinstance(v, str) else v) for k, v in rec.items()}
         else:
             rec = mask_pii(str(rec))
-        lines.append(json.dumps({"record": rec, "label": str(label)}, ensure_ascii=False))
+        lines.append(json_line({"record": rec, "label": str(label)}))
     return "\n".join(lines) + "\n"
 
 
 def read_eval_split(text: str) -> tuple[list[Any], list[str]]:
     """Parse ``eval_split_jsonl`` output back to (records, labels)."""
     records, labels = [], []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # "\n" only: see lapor_triage.jsonl.json_line
         if not line.strip():
             continue
         try:

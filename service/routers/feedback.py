@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Annotated, Literal
@@ -11,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 
+from lapor_triage.jsonl import json_line
 from lapor_triage.text import clean_text, report_text
 from service.deps import (
     DbDep,
@@ -169,7 +169,7 @@ def export_feedback(
 
     def lines() -> Iterator[str]:
         for row in db.iter_feedback(kind=kind, since=since):
-            yield json.dumps(export_row(row), ensure_ascii=False) + "\n"
+            yield json_line(export_row(row)) + "\n"
 
     return StreamingResponse(
         lines(),
