@@ -93,6 +93,32 @@ LAPOR_COLUMNS = (
     "Status Laporan",
 )
 
+# Every column of a "Laporan Ringkas" export as LAPOR! writes it (Kota Samarinda 2024; Kab.
+# Bandung's export lacks "ID Instansi Terdisposisi", "Kecamatan" and "Kelurahan"). The loader needs
+# only LAPOR_COLUMNS; the full list is for writing files in the export's layout (demo data, tests).
+LAPOR_EXPORT_HEADER: tuple[str, ...] = (
+    "Tracking ID",
+    "Tanggal Laporan Masuk",
+    "Waktu Laporan Masuk",
+    "Klasifikasi Laporan",
+    "ID Kategori",
+    "Kategori",
+    "Judul Laporan",
+    "Isi Laporan Awal",
+    "Isi Laporan Akhir",
+    "Tipe Laporan (Anonim/Rahasia)",
+    "Sumber Laporan",
+    "Instansi Induk",
+    "ID Instansi Terdisposisi",
+    "Instansi Terdisposisi",
+    "Status Laporan",
+    "Alasan Tunda/Arsip",
+    "Provinsi",
+    "Kota/Kabupaten",
+    "Kecamatan",
+    "Kelurahan",
+)
+
 # --- usual column names of generic files (compared case- and space-insensitively) ----------
 TEXT_CANDIDATES = (
     "text",

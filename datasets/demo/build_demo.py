@@ -28,34 +28,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data import LAPOR_EXPORT_HEADER
+
 HERE = Path(__file__).resolve().parent
 PIECES = HERE / "pieces"
 SEED = 20240601
 
 CITY = "Kota Contoh"
 PROVINCE = "Provinsi Contoh"
-HEADER = [
-    "Tracking ID",
-    "Tanggal Laporan Masuk",
-    "Waktu Laporan Masuk",
-    "Klasifikasi Laporan",
-    "ID Kategori",
-    "Kategori",
-    "Judul Laporan",
-    "Isi Laporan Awal",
-    "Isi Laporan Akhir",
-    "Tipe Laporan (Anonim/Rahasia)",
-    "Sumber Laporan",
-    "Instansi Induk",
-    "ID Instansi Terdisposisi",
-    "Instansi Terdisposisi",
-    "Status Laporan",
-    "Alasan Tunda/Arsip",
-    "Provinsi",
-    "Kota/Kabupaten",
-    "Kecamatan",
-    "Kelurahan",
-]
+HEADER = list(LAPOR_EXPORT_HEADER)
 TYPE_LABEL = {"C": "pengaduan", "A": "aspirasi", "Q": "permintaan_informasi"}
 MONTHS_EN = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 MONTHS_ID = (

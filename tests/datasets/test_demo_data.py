@@ -21,30 +21,10 @@ import pytest
 
 from lapor_triage.text import contains_pii, mask_pii
 from tests.conftest import DEMO_DIR, ROOT, shared_file
+from training.data import LAPOR_EXPORT_HEADER
 
 SCHEMA_DIR = ROOT / "datasets" / "schemas"
-LAPOR_HEADER = [
-    "Tracking ID",
-    "Tanggal Laporan Masuk",
-    "Waktu Laporan Masuk",
-    "Klasifikasi Laporan",
-    "ID Kategori",
-    "Kategori",
-    "Judul Laporan",
-    "Isi Laporan Awal",
-    "Isi Laporan Akhir",
-    "Tipe Laporan (Anonim/Rahasia)",
-    "Sumber Laporan",
-    "Instansi Induk",
-    "ID Instansi Terdisposisi",
-    "Instansi Terdisposisi",
-    "Status Laporan",
-    "Alasan Tunda/Arsip",
-    "Provinsi",
-    "Kota/Kabupaten",
-    "Kecamatan",
-    "Kelurahan",
-]
+LAPOR_HEADER = list(LAPOR_EXPORT_HEADER)
 KLASIFIKASI = {
     "Pengaduan Berkadar Pengawasan": "pengaduan",
     "Pengaduan Tidak Berkadar Pengawasan": "pengaduan",

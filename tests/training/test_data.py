@@ -19,31 +19,12 @@ import pytest
 
 from lapor_triage.text import clean_text
 from tests.conftest import DEMO_DIR, shared_file
-from training.data import load_dataset, parse_date, salutation_agency
+from training.data import LAPOR_EXPORT_HEADER, load_dataset, parse_date, salutation_agency
 from training.labels import REPORT_TYPES, AgencyNormaliser
 from training.records import DataError, Example, LoadResult
 
-LAPOR_HEADER = [
-    "Tracking ID",
-    "Tanggal Laporan Masuk",
-    "Waktu Laporan Masuk",
-    "Klasifikasi Laporan",
-    "ID Kategori",
-    "Kategori",
-    "Judul Laporan",
-    "Isi Laporan Awal",
-    "Isi Laporan Akhir",
-    "Tipe Laporan (Anonim/Rahasia)",
-    "Sumber Laporan",
-    "Instansi Induk",
-    "Instansi Terdisposisi",
-    "Status Laporan",
-    "Alasan Tunda/Arsip",
-    "Provinsi",
-    "Kota/Kabupaten",
-    "Kecamatan",
-    "Kelurahan",
-]
+# The Kab. Bandung variant of the export header (no "ID Instansi Terdisposisi").
+LAPOR_HEADER = [c for c in LAPOR_EXPORT_HEADER if c != "ID Instansi Terdisposisi"]
 
 # ---------------------------------------------------------------------- fixture builders ---
 
