@@ -66,6 +66,18 @@ def small_batch_ms(
     return float(p50), float(p95)
 
 
+def _time_batch(model: Any, batch: Sequence[Any], note: str) -> float:
+    """Print and return the reports/s of one ``predict_records`` call over ``batch``."""
+    wall0 = time.perf_counter()
+    model.predict_records(batch)
+    seconds = time.perf_counter() - wall0
+    rate = len(batch) / seconds
+    print(
+        f"batch prediction: {len(batch)} reports in {seconds:.2f} s = {rate:,.0f} reports/s {note}"
+    )
+    return rate
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m evaluation.benchmark_speed", description=__doc__.split("\n\n")[0]
@@ -115,26 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     batch = (records * (args.batch // max(1, len(records)) + 1))[: args.batch]
     model.predict_proba(batch[:50])  # warm-up
-    wall0 = time.perf_counter()
-    model.predict_records(batch)
-    batch_s = time.perf_counter() - wall0
-    print(
-        f"batch prediction: {len(batch)} reports in {batch_s:.2f} s = "
-        f"{len(batch) / batch_s:,.0f} reports/s (target ≥ {TARGETS['batch_per_s']:,.0f}/s)"
-    )
-
+    _time_batch(model, batch, f"(target ≥ {TARGETS['batch_per_s']:,.0f}/s)")
     # The same batch on a freshly loaded model: its per-word caches are empty (they are never
     # saved), as in a service just started, so every word is analysed once.
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp)
         fresh = load_model(tmp)
-    wall0 = time.perf_counter()
-    fresh.predict_records(batch)
-    cold_s = time.perf_counter() - wall0
-    print(
-        f"batch prediction, freshly loaded model (cold caches): {len(batch)} reports in "
-        f"{cold_s:.2f} s = {len(batch) / cold_s:,.0f} reports/s"
-    )
+    _time_batch(fresh, batch, "(freshly loaded model, cold caches)")
 
     rng = np.random.default_rng(0)
     picks = rng.choice(len(records), size=min(args.repeat, len(records)), replace=False)
