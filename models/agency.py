@@ -250,22 +250,7 @@ class AgencyRouter(Predictor):
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k": [{"agency", "probability"}], "abstain"}``."""
-        proba = self.predict_proba(X)
-        names = getattr(self, "_names_", None) or [str(c) for c in self.classes_]
-        orders = np.argsort(-proba, axis=1, kind="stable")[:, :top]
-        out = []
-        for row, order in zip(proba, orders.tolist(), strict=True):
-            values = row[order].tolist()
-            ranked = [(names[j], round(p, 6)) for j, p in zip(order, values, strict=True)]
-            out.append(
-                {
-                    "label": ranked[0][0],
-                    "probabilities": dict(ranked),
-                    "top_k": [{"agency": a, "probability": p} for a, p in ranked],
-                    "abstain": bool(values[0] < self.abstain_threshold),
-                }
-            )
-        return out
+        return ranked_agencies(self.predict_proba(X), self._names_, self.abstain_threshold, top)
 
     def abstains(self, X: Sequence[Record]) -> list[bool]:
         """True where the best agency's probability is under ``abstain_threshold``."""
@@ -280,3 +265,25 @@ class AgencyRouter(Predictor):
             "n_location_offices": len(self.offices_),
             "n_catalogue_documents": int(getattr(self, "n_catalogue_documents_", 0)),
         }
+
+
+def ranked_agencies(
+    proba: np.ndarray, names: Sequence[str], abstain_threshold: float, top: int = 10
+) -> list[dict[str, Any]]:
+    """One output per row of ``proba`` (columns named by ``names``): the ``top`` agencies ranked,
+    ``{"label", "probabilities", "top_k": [{"agency", "probability"}], "abstain"}``, with
+    ``abstain`` true when the best probability is under ``abstain_threshold``."""
+    orders = np.argsort(-proba, axis=1, kind="stable")[:, :top]
+    out = []
+    for row, order in zip(proba, orders.tolist(), strict=True):
+        values = row[order].tolist()
+        ranked = [(names[j], round(p, 6)) for j, p in zip(order, values, strict=True)]
+        out.append(
+            {
+                "label": ranked[0][0],
+                "probabilities": dict(ranked),
+                "top_k": [{"agency": a, "probability": p} for a, p in ranked],
+                "abstain": bool(values[0] < abstain_threshold),
+            }
+        )
+    return out

@@ -641,7 +641,7 @@ class CalibratedLinear:
                 part = self._fit_base(X[tr], y_idx[tr], None if sw is None else sw[tr])
                 oof[te] = self._full_margins(part, X[te], n_classes)
                 done[te] = True
-            if done.all() and not aux.any():
+            if done.all():  # never with auxiliary rows: they are not scored
                 self.oof_margins_ = oof
             if done.any():
                 self.temperature_ = fit_temperature(oof[done], y_idx[done])

@@ -297,20 +297,10 @@ class HybridAgencyRouter(_HybridBase):
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k", "abstain"}`` like AgencyRouter."""
-        proba = self.predict_proba(X)
-        out = []
-        for row in proba:
-            order = np.argsort(-row, kind="stable")[:top]
-            ranked = [(str(self.classes_[j]), round(float(row[j]), 6)) for j in order]
-            out.append(
-                {
-                    "label": ranked[0][0],
-                    "probabilities": dict(ranked),
-                    "top_k": [{"agency": a, "probability": p} for a, p in ranked],
-                    "abstain": bool(row[order[0]] < self.abstain_threshold),
-                }
-            )
-        return out
+        from models.agency import ranked_agencies
+
+        names = [str(c) for c in self.classes_]
+        return ranked_agencies(self.predict_proba(X), names, self.abstain_threshold, top)
 
     def extra_config(self) -> dict[str, Any]:
         cfg = super().extra_config()

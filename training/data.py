@@ -1087,8 +1087,10 @@ def load_dataset(
             loader.load_records(*args)
         else:
             loader.load_tabular(*args)
-    if task == "agency":
-        unify_regional_names(loader.examples, loader.normaliser, loader.summary.label_counts)
+    if task == "agency" and unify_regional_names(loader.examples, loader.normaliser):
+        loader.summary.label_counts = Counter(
+            e.label for e in loader.examples if e.label is not None
+        )
     return LoadResult(examples=loader.examples, summary=loader.summary)
 
 
@@ -1096,16 +1098,13 @@ _REGION_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re
 
 
 def unify_regional_names(
-    examples: Sequence[Example],
-    normaliser: AgencyNormaliser | None = None,
-    label_counts: Counter[str] | None = None,
+    examples: Sequence[Example], normaliser: AgencyNormaliser | None = None
 ) -> int:
     """One name for an office written with and without its region.
 
     In the export of ``Pemerintah Kabupaten Bandung``, "Dinas X" and "Dinas X Kabupaten Bandung"
     are one office: where both names occur among the labels, the short one becomes the long one
-    (in the examples, the normaliser's map and the label counts). Returns how many examples
-    changed.
+    (in the examples and the normaliser's map). Returns how many examples changed.
     """
     labels = {e.label for e in examples if e.label}
     changed = 0
@@ -1117,11 +1116,6 @@ def unify_regional_names(
         longer = f"{ex.label} {region}"
         if ex.label.endswith(region) or longer not in labels:
             continue
-        if label_counts is not None:
-            label_counts[ex.label] -= 1
-            if label_counts[ex.label] <= 0:
-                del label_counts[ex.label]
-            label_counts[longer] += 1
         raw = ex.meta.get("label_raw")
         if normaliser is not None and raw:
             normaliser.mapping_[str(raw).strip()] = longer

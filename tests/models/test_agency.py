@@ -191,3 +191,21 @@ def test_kab_bandung_agency_quality_floor() -> None:
     # catalogue); about 5% of the test reports go to agencies never seen in training (drift)
     assert m["top1_accuracy"] >= 0.55
     assert m["top3_accuracy"] >= 0.72
+
+
+def test_ranked_agencies_shared_by_router_and_hybrid() -> None:
+    from models.agency import ranked_agencies
+    from models.hybrid import HybridAgencyRouter
+
+    proba = np.array([[0.2, 0.7, 0.1], [0.4, 0.4, 0.2]])
+    out = ranked_agencies(proba, ["B", "A", "C"], abstain_threshold=0.5, top=2)
+    assert [o["label"] for o in out] == ["A", "B"]  # a tie keeps column order
+    assert [o["abstain"] for o in out] == [False, True]
+    assert out[0]["top_k"] == [
+        {"agency": "A", "probability": 0.7},
+        {"agency": "B", "probability": 0.2},
+    ]
+    hybrid = HybridAgencyRouter(abstain_threshold=0.5)  # no encoder needed: proba given
+    hybrid.classes_ = np.array(["B", "A", "C"])
+    hybrid.predict_proba = lambda X: proba  # type: ignore[method-assign]
+    assert hybrid.predict_records([{}, {}], top=2) == out
