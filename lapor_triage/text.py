@@ -56,6 +56,11 @@ def normalise_whitespace(text: str) -> str:
     return _NL_RE.sub("\n", text).strip()
 
 
+def one_line(value: str | None) -> str | None:
+    """Every run of whitespace (newlines too) as one space, trimmed; ``None`` when blank."""
+    return (" ".join(value.split()) or None) if value else None
+
+
 def strip_salutation(text: str) -> str:
     """Remove an opening ``Yth. <instansi>,`` salutation (it names the agency being routed to)."""
     return _SALUTATION_RE.sub("", text, count=1).lstrip()

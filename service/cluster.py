@@ -56,6 +56,7 @@ class ReloadCoordinator:
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.worker_id = f"{self.host}:{self.pid}:{secrets.token_hex(3)}"
+        self._stored_id = masked(self.worker_id)  # as rows store it (masked like every text)
         self.seen = 0  # the highest reload id this worker has acted on
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -80,7 +81,7 @@ class ReloadCoordinator:
         """Record a reload request for every worker; the caller then reloads its own models."""
 
         def _add(session) -> int:
-            row = ModelReload(requested_by=masked(self.worker_id), key_id=key_id)
+            row = ModelReload(requested_by=self._stored_id, key_id=key_id)
             session.add(row)
             session.flush()
             return int(row.id)
@@ -111,7 +112,7 @@ class ReloadCoordinator:
             return
         current, status = self.store.current, self.store.status
         row = WorkerStatus(
-            worker_id=masked(self.worker_id),
+            worker_id=self._stored_id,
             host=masked(self.host),
             pid=self.pid,
             heartbeat_at=_now(),
@@ -145,7 +146,7 @@ class ReloadCoordinator:
             {
                 "worker": row.worker_id,
                 "pid": row.pid,
-                "this_worker": row.worker_id == masked(self.worker_id),
+                "this_worker": row.worker_id == self._stored_id,
                 "reload_id": row.reload_id,
                 "generation": row.generation,
                 "ok": row.ok,
@@ -177,7 +178,7 @@ class ReloadCoordinator:
             self._thread.join(timeout=10)
             self._thread = None
             try:
-                own = masked(self.worker_id)
+                own = self._stored_id
                 self.db.write(
                     lambda s: s.execute(delete(WorkerStatus).where(WorkerStatus.worker_id == own))
                 )

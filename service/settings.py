@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lapor_triage import paths
+from lapor_triage.text import one_line
 
 DEFAULT_PEPPER = "lapor-triage-development-pepper-not-secret"
 TASKS = ("report-type", "agency", "reply-quality")
@@ -95,9 +96,7 @@ class Settings(BaseSettings):
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
         """Whitespace collapsed (as the training loader reads ``Nama Instansi``); blank is unset."""
-        if value is None:
-            return None
-        return " ".join(value.split()) or None
+        return one_line(value)
 
     def tasks_dir(self, task: str) -> Path | None:
         return {

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 
 from lapor_triage.jsonl import json_line
-from lapor_triage.text import clean_text, report_text
+from lapor_triage.text import clean_text, one_line, report_text
 from service.deps import (
     DbDep,
     ExportCaller,
@@ -71,10 +71,10 @@ def post_feedback(
             "decision": body.decision,
             "reply_text": None,
             "reply_label": None,
-            "kecamatan": _one_line(body.kecamatan),
-            "kelurahan": _one_line(body.kelurahan),
+            "kecamatan": one_line(body.kecamatan),
+            "kelurahan": one_line(body.kelurahan),
             # as in triage: the report's own instansi, else the one this deployment serves
-            "penerima": _one_line(body.penerima) or settings.penerima,
+            "penerima": one_line(body.penerima) or settings.penerima,
         }
     else:
         assert isinstance(body, ReplyFeedback)
@@ -194,11 +194,6 @@ def export_row(row: Feedback) -> dict:
         "created_at": _iso(row.created_at),
         "weight": float(row.weight),
     }
-
-
-def _one_line(value: str | None) -> str | None:
-    """Whitespace collapsed; ``None`` when blank."""
-    return (" ".join(value.split()) or None) if value else None
 
 
 def _iso(value: datetime) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from lapor_triage.text import report_text
+from lapor_triage.text import one_line, report_text
 from service.deps import KEY_SECURITY, TriageCaller
 from service.errors import InputError
 from service.limits import check_batch, check_text, need_model
@@ -47,8 +47,7 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
                 record[name] = value.strip()
         # The instansi whose queue received the report (a report-type feature), whitespace
         # collapsed as the training loader reads it; else the instansi this deployment serves.
-        penerima = " ".join(report.penerima.split()) if report.penerima else ""
-        penerima = penerima or settings.penerima
+        penerima = one_line(report.penerima) or settings.penerima
         if penerima:
             record["penerima"] = penerima
         records.append(record)

@@ -57,3 +57,19 @@ def test_report_text_joins_title_and_body() -> None:
 
 def test_salutation_with_repeated_punctuation() -> None:
     assert clean_text("yth. bpjs.. saya ingin bertanya") == "saya ingin bertanya"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("  Pemerintah   Kota\nSurabaya ", "Pemerintah Kota Surabaya"),
+        ("Kel. Ngagel\tRejo", "Kel. Ngagel Rejo"),
+        (" \n\t ", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_one_line(value: str | None, expected: str | None) -> None:
+    from lapor_triage.text import one_line
+
+    assert one_line(value) == expected
