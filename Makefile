@@ -1,21 +1,52 @@
-# The two commands of the README: `make serve` and `make test`.
+# The two commands of the README: `make serve` and `make test`. Both install from the lock files in
+# requirements/ into the project-local virtual environment .venv (made if missing), so a newcomer, a
+# developer and CI run exactly the same versions. `make lock` regenerates the locks (README).
 PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+COMPILE := $(PY) -m piptools compile -q --strip-extras --allow-unsafe --no-emit-index-url \
+	--no-emit-find-links --no-emit-trusted-host
 
-.PHONY: install serve test lint bench
+.PHONY: venv install install-dev serve test lint format lock bench
 
-install:
-	$(PYTHON) -m pip install -q -e ".[dev]"
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+
+venv: $(PY)
+
+# Runtime only (what `serve` needs): requirements/serve.txt, then the project without dependencies.
+install: $(PY)
+	$(PY) -m pip install -q -r requirements/serve.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+
+# Everything the tests use: dev, postgres, embeddings (torch 2.13.0 CPU), spark.
+install-dev: $(PY)
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 
 serve: install
-	lapor-triage serve
+	$(VENV)/bin/lapor-triage serve
 
-test: install
-	$(PYTHON) -m ruff check .
-	$(PYTHON) -m pytest -q
+test: install-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -q
 
-lint:
-	$(PYTHON) -m ruff check .
-	$(PYTHON) -m ruff format --check .
+lint: install-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install-dev
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+# After a change to the dependencies in pyproject.toml, or to take newer releases on purpose.
+lock: $(PY)
+	$(PY) -m pip install -q "pip-tools>=7.4"
+	$(COMPILE) --extra dev --extra postgres --extra embeddings --extra spark \
+		-o requirements/dev.txt pyproject.toml
+	$(COMPILE) --extra postgres -c requirements/dev.txt -o requirements/serve.txt pyproject.toml
 
 bench: install
-	$(PYTHON) -m evaluation.benchmark_speed
+	$(PY) -m lapor_triage.evaluation.benchmark_speed

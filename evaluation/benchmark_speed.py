@@ -1,6 +1,6 @@
 """Speed of the default agency router: a figure printer, not a timed test.
 
-    python -m evaluation.benchmark_speed [--data FILE] [--task agency|report-type]
+    python -m lapor_triage.evaluation.benchmark_speed [--data FILE] [--task agency|report-type]
                                          [--repeat 300] [--batch 2000]
                                          [--small-batches 1 8 32]
 
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import load_model
+from lapor_triage.models.base import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "surabaya_media_center_2022_2023.csv"
@@ -80,7 +80,8 @@ def _time_batch(model: Any, batch: Sequence[Any], note: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m evaluation.benchmark_speed", description=__doc__.split("\n\n")[0]
+        prog="python -m lapor_triage.evaluation.benchmark_speed",
+        description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--data", type=Path, help="data file (default: the Surabaya file)")
     parser.add_argument("--task", default="agency", choices=["agency", "report-type"])
@@ -103,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no data: neither {SHARED} nor {DEMO} exists; nothing to benchmark")
         return 0
 
-    from evaluation.quality import default_model, record_of
-    from training.data import load_dataset
+    from lapor_triage.evaluation.quality import default_model, record_of
+    from lapor_triage.training.data import load_dataset
 
     started = time.perf_counter()
     loaded = load_dataset([path], args.task, args.text_column, args.label_column)

@@ -1,6 +1,6 @@
 """TF-IDF default models vs sentence embeddings vs hybrid, on time splits of ../shared/data.
 
-``python -m evaluation.embedding_comparison`` prints a markdown table per task:
+``python -m lapor_triage.evaluation.embedding_comparison`` prints a markdown table per task:
 
 * report type on the two LAPOR! exports (Kab. Bandung xlsx + Samarinda csv): macro-F1 and F1 per class;
 * agency on the Kab. Bandung export and on the Surabaya media-center file: macro-F1, top-1, top-3.
@@ -83,8 +83,8 @@ class SplitData:
 
 def load_split(setting: Setting, data_dir: Path, seed: int = 0) -> SplitData:
     """Load, deduplicate and time-split one setting (the split of evaluation/quality.py)."""
-    from training.data import load_dataset
-    from training.splits import dedupe, time_split
+    from lapor_triage.training.data import load_dataset
+    from lapor_triage.training.splits import dedupe, time_split
 
     paths = [data_dir / f for f in setting.files]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -108,7 +108,7 @@ def texts_to_encode(data: SplitData) -> list[str]:
 
 # --- scoring --------------------------------------------------------------------------------------
 def score(task: str, y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]) -> dict:
-    from evaluation.metrics import classification_metrics
+    from lapor_triage.evaluation.metrics import classification_metrics
 
     m = classification_metrics(list(y_true), proba, list(classes), ks=(1, 3))
     out = {"macro_f1": m["macro_f1"], "top1": m["top1_accuracy"], "top3": m["top3_accuracy"]}
@@ -165,7 +165,7 @@ def render(data: SplitData, rows: list[Row]) -> str:
 # --- running --------------------------------------------------------------------------------------
 def prepare(datas: list[SplitData], encoders: Sequence[str], cache_dir: Path) -> dict[str, float]:
     """Fill the embedding cache for every text the comparison needs; returns texts/s per encoder."""
-    from models.encoders import cached_encode, load_encoder
+    from lapor_triage.models.encoders import cached_encode, load_encoder
 
     speeds: dict[str, float] = {}
     for spec in encoders:
@@ -181,7 +181,7 @@ def prepare(datas: list[SplitData], encoders: Sequence[str], cache_dir: Path) ->
 
 def measure_speed(spec: str, texts: Sequence[str], n: int) -> float:
     """Texts/s of one encoder on ``n`` texts (not from the cache)."""
-    from models.encoders import load_encoder
+    from lapor_triage.models.encoders import load_encoder
 
     enc = load_encoder(spec)
     sample = list(texts[:n])
@@ -194,9 +194,9 @@ def measure_speed(spec: str, texts: Sequence[str], n: int) -> float:
 def compare(
     data: SplitData, encoders: Sequence[str], cache_dir: Path, speeds: dict[str, float]
 ) -> list[Row]:
-    from models.agency import AgencyRouter
-    from models.hybrid import HybridAgencyRouter, HybridReportTypeClassifier
-    from models.report_type import ReportTypeClassifier
+    from lapor_triage.models.agency import AgencyRouter
+    from lapor_triage.models.hybrid import HybridAgencyRouter, HybridReportTypeClassifier
+    from lapor_triage.models.report_type import ReportTypeClassifier
 
     task = data.setting.task
     y_test = [e.label for e in data.test]

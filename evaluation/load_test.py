@@ -1,7 +1,7 @@
 """Load test of the HTTP service on loopback, bounded in count and time.
 
-    python -m evaluation.load_test                  # starts `lapor-triage serve` on a free port
-    python -m evaluation.load_test --url http://127.0.0.1:8000 --key lt_...
+    python -m lapor_triage.evaluation.load_test                  # starts `lapor-triage serve` on a free port
+    python -m lapor_triage.evaluation.load_test --url http://127.0.0.1:8000 --key lt_...
 
 Phases (each stops at its request count or its time limit, whichever comes first):
 
@@ -24,7 +24,7 @@ followed the last reload.
 generator, one thread) when it is on PATH, with the same request bodies, as a cross-check of the
 Python client. wrk is optional: nothing else needs it.
 
-    python -m evaluation.load_test --workers 2 --wrk
+    python -m lapor_triage.evaluation.load_test --workers 2 --wrk
 """
 
 from __future__ import annotations
@@ -567,7 +567,7 @@ def run_wrk(
 def load_texts() -> list[str]:
     """Report texts from the shipped demo data (fallback: a few built-in sentences)."""
     try:
-        from training.data import load_dataset
+        from lapor_triage.training.data import load_dataset
 
         result = load_dataset([ROOT / "datasets" / "demo" / "reports.csv"], task="agency")
         texts = [e.text for e in result.examples if e.text.strip()]

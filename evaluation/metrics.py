@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Predictor, Record
+from lapor_triage.models.base import Predictor, Record
 
 
 def _label_index(y_true: Sequence[str], classes: Sequence[str]) -> np.ndarray:

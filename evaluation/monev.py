@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from lapor_triage.jsonl import read_jsonl
 from lapor_triage.text import clean_text
-from training.records import DataError
+from lapor_triage.training.records import DataError
 
 UNKNOWN_AGENCY = "(tanpa instansi)"
 

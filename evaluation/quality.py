@@ -1,6 +1,6 @@
 """Quality on the real data: time-split evaluations of the default models vs a plain baseline.
 
-    python -m evaluation.quality [--data-dir ../shared/data] [--output reports/quality]
+    python -m lapor_triage.evaluation.quality [--data-dir ../shared/data] [--output reports/quality]
                                  [--only report-type agency-surabaya agency-kab-bandung]
 
 For each evaluation the examples are loaded with ``training.data.load_dataset``, deduplicated
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from evaluation.metrics import classification_metrics
+from lapor_triage.evaluation.metrics import classification_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
@@ -92,18 +92,18 @@ class PlainBaseline:
 def default_model(task: str) -> Any:
     """The project's default predictor for ``task`` (default hyperparameters)."""
     if task == "report-type":
-        from models.report_type import ReportTypeClassifier
+        from lapor_triage.models.report_type import ReportTypeClassifier
 
         return ReportTypeClassifier()
-    from models.agency import AgencyRouter
+    from lapor_triage.models.agency import AgencyRouter
 
     return AgencyRouter()
 
 
 def load_split(evaluation: Evaluation, data_dir: Path, test_size: float = 0.15) -> tuple:
     """``(train_examples, test_examples, split_description)`` for one evaluation."""
-    from training.data import load_dataset
-    from training.splits import dedupe, time_split
+    from lapor_triage.training.data import load_dataset
+    from lapor_triage.training.splits import dedupe, time_split
 
     paths = [data_dir / f for f in evaluation.files]
     loaded = load_dataset(paths, evaluation.task)
@@ -169,7 +169,7 @@ def run_evaluation(
             f"top-1 {metrics['top1_accuracy']:.3f}, top-3 {metrics['top3_accuracy']:.3f}"
         )
         if output is not None and name == "default":
-            from evaluation.report import write_evaluation_report
+            from lapor_triage.evaluation.report import write_evaluation_report
 
             write_evaluation_report(
                 output / evaluation.name,
@@ -228,7 +228,7 @@ def markdown_summary(results: Sequence[dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m evaluation.quality", description=__doc__.split("\n\n")[0]
+        prog="python -m lapor_triage.evaluation.quality", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--output", type=Path, default=ROOT / "reports" / "quality")

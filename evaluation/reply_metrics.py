@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
-from models.base import Predictor, Record, record_text
-from models.reply_lexicon import REASONS
+from lapor_triage.models.base import Predictor, Record, record_text
+from lapor_triage.models.reply_lexicon import REASONS
 
 LABELS = ["normatif", "substantif"]
 LENGTH_BUCKETS = (("len_short", 0, 150), ("len_medium", 150, 400), ("len_long", 400, 10**9))
@@ -78,7 +78,7 @@ def reply_metrics(
         )
     out: dict[str, float] = {}
     if proba is not None and len(y_true):
-        from evaluation.metrics import classification_metrics
+        from lapor_triage.evaluation.metrics import classification_metrics
 
         out.update(classification_metrics(y_true, np.asarray(proba), LABELS, ks=(1,)))
         out.pop("top1_accuracy", None)
@@ -212,7 +212,7 @@ def write_reply_report(
     title: str = "Reply quality",
 ) -> dict[str, Path]:
     """metrics.json, reply_report.md, confusion_matrix.png (and calibration.png with proba)."""
-    from evaluation.report import plot_calibration, plot_confusion_matrix
+    from lapor_triage.evaluation.report import plot_calibration, plot_confusion_matrix
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

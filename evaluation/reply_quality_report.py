@@ -1,6 +1,6 @@
 """Quality of the reply-quality model on the real labelled replies, printed as Markdown.
 
-    python -m evaluation.reply_quality_report [--seed 0] [--seeds 0 1 2] [--output reports/reply_quality]
+    python -m lapor_triage.evaluation.reply_quality_report [--seed 0] [--seeds 0 1 2] [--output reports/reply_quality]
 
 1. Held-out 25 % of ../shared/data/replies/*.jsonl, grouped by report_id (no report on both sides):
    ReplyQualityScorer vs the plain baseline (word TF-IDF + logistic regression on the reply alone)
@@ -26,10 +26,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
-from evaluation.reply_metrics import misjudged, render_markdown, reply_metrics, write_reply_report
-from models.reply_quality import ReplyQualityScorer
-from training.records import Example
-from training.reply_data import load_replies
+from lapor_triage.evaluation.reply_metrics import (
+    misjudged,
+    render_markdown,
+    reply_metrics,
+    write_reply_report,
+)
+from lapor_triage.models.reply_quality import ReplyQualityScorer
+from lapor_triage.training.records import Example
+from lapor_triage.training.reply_data import load_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLIES_DIR = ROOT.parent / "shared" / "data" / "replies"

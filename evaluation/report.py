@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation.metrics import classification_metrics, coverage_curve  # noqa: E402
+from lapor_triage.evaluation.metrics import classification_metrics, coverage_curve  # noqa: E402
 
 OTHER = "(lainnya)"
 

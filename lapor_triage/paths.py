@@ -34,5 +34,14 @@ def var_dir() -> Path:
 
 
 def datasets_dir() -> Path:
-    """The data the repository ships (demo data, challenge sets, schemas)."""
+    """The data the repository ships (demo data, challenge sets, schemas).
+
+    The folder ``datasets/`` of a source checkout, which an installed wheel carries as the package
+    data of ``lapor_triage.datasets``: the same files in both.
+    """
+    from importlib.util import find_spec
+
+    spec = find_spec("lapor_triage.datasets")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).resolve()
     return SOURCE_ROOT / "datasets"

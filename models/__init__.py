@@ -1,5 +1,11 @@
 """Predictors: one object per task with fit / predict / predict_proba / top_k / save / load."""
 
-from models.base import FORMAT_VERSION, ModelFormatError, Predictor, load_model, register
+from lapor_triage.models.base import (
+    FORMAT_VERSION,
+    ModelFormatError,
+    Predictor,
+    load_model,
+    register,
+)
 
 __all__ = ["FORMAT_VERSION", "ModelFormatError", "Predictor", "load_model", "register"]

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from models.base import Predictor, Record, register
-from models.features import (
+from lapor_triage.models.base import Predictor, Record, register
+from lapor_triage.models.features import (
     LOCATION_FIELDS,
     CalibratedLinear,
     TextFeatures,
@@ -116,7 +116,7 @@ class AgencyRouter(Predictor):
             ).fit(X)
         feats = self.features_.transform(X)
         if self.encoder:
-            from models.embeddings import embedding_block
+            from lapor_triage.models.embeddings import embedding_block
 
             feats = embedding_block(self, X, feats, fit=fit)
         return feats
@@ -160,7 +160,7 @@ class AgencyRouter(Predictor):
         self.n_catalogue_documents_ = 0
         auxiliary = None
         if self.catalogue:
-            from models.agency_catalogue import catalogue_documents
+            from lapor_triage.models.agency_catalogue import catalogue_documents
 
             docs = catalogue_documents(label for label in set(y) if office_of(label) is None)
             if docs:

@@ -70,8 +70,14 @@ CATALOGUE: tuple[OfficeKind, ...] = (
     ),
     _kind(
         "pekerjaan umum",
-        [r"pekerjaan umum", r"\bpupr\b", r"\bdputr\b", r"bina marga", r"sumber daya air",
-         r"tata ruang"],
+        [
+            r"pekerjaan umum",
+            r"\bpupr\b",
+            r"\bdputr\b",
+            r"bina marga",
+            r"sumber daya air",
+            r"tata ruang",
+        ],
         "jalan rusak dan berlubang; perbaikan dan pengaspalan jalan; jembatan; drainase dan "
         "saluran air tersumbat; gorong-gorong; trotoar; irigasi; tanggul sungai; banjir dan "
         "genangan; tata ruang dan zona; betonisasi jalan; proyek pembangunan jalan",
@@ -129,8 +135,15 @@ CATALOGUE: tuple[OfficeKind, ...] = (
     ),
     _kind(
         "keluarga berencana dan perlindungan anak",
-        [r"pengendalian penduduk", r"keluarga berencana", r"perlindungan anak",
-         r"pemberdayaan perempuan", r"\bdaldukppa\b", r"\bdp2kbp3a\b", r"\bdp3a\b"],
+        [
+            r"pengendalian penduduk",
+            r"keluarga berencana",
+            r"perlindungan anak",
+            r"pemberdayaan perempuan",
+            r"\bdaldukppa\b",
+            r"\bdp2kbp3a\b",
+            r"\bdp3a\b",
+        ],
         "keluarga berencana KB; alat kontrasepsi, IUD dan implan; vasektomi MOP dan tubektomi "
         "MOW; penyuluh KB dan kampung KB; BKKBN; generasi berencana GenRe; hari keluarga "
         "nasional Harganas; kekerasan terhadap perempuan dan anak; KDRT; perundungan dan "

@@ -168,7 +168,7 @@ class Predictor(ABC):
             )
         obj = cls(**config.get("params", {}))
         try:
-            state = joblib.load(path / STATE_FILE)
+            state = _load_state(path / STATE_FILE)
         except FileNotFoundError as exc:
             raise ModelFormatError(f"{path}: {STATE_FILE} is missing") from exc
         except Exception as exc:  # corrupted pickle, wrong library version, ...
@@ -213,15 +213,78 @@ def load_model(path: str | Path) -> Predictor:
     return _REGISTRY[name].load(path)
 
 
+KNOWN_PREDICTOR_MODULES = (
+    "lapor_triage.models.report_type",
+    "lapor_triage.models.agency",
+    "lapor_triage.models.reply_quality",
+    "lapor_triage.models.hybrid",
+)
+
+
 def _import_known_predictors() -> None:
     import importlib
 
-    for mod in ("models.report_type", "models.agency", "models.reply_quality", "models.hybrid"):
+    for mod in KNOWN_PREDICTOR_MODULES:
+        importlib.import_module(mod)
+
+
+# Top-level package names of releases before 0.2, when models/ was importable as ``models``.
+LEGACY_PACKAGES = ("models", "training", "evaluation", "service")
+
+
+def _load_state(file: Path) -> Any:
+    """``joblib.load``, also for a model pickled before the move into the ``lapor_triage`` namespace.
+
+    Such a pickle names its classes ``models.features.TextFeatures`` and the like. Those names are
+    resolved to ``lapor_triage.models...`` for the length of the load only, so no top-level
+    ``models`` stays behind in ``sys.modules``; a pickle that still fails names the way out.
+    """
+    try:
+        return joblib.load(file)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in LEGACY_PACKAGES:
+            raise
+    with _legacy_module_names():
         try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:  # a module not written yet
-            if exc.name != mod:
-                raise
+            return joblib.load(file)
+        except (ModuleNotFoundError, AttributeError) as exc:
+            raise ModelFormatError(
+                f"{file}: saved by an older lapor-triage whose classes no longer exist ({exc}); "
+                "retrain it with `lapor-triage train`"
+            ) from exc
+
+
+class _legacy_module_names:
+    """Context manager: ``sys.modules`` answers the old top-level names with the new modules."""
+
+    def __enter__(self) -> None:
+        import importlib
+        import sys
+
+        self._saved: dict[str, Any] = {}
+        for old in LEGACY_PACKAGES:
+            new = f"lapor_triage.{old}"
+            pkg = importlib.import_module(new)
+            names = {old: pkg}
+            for name, module in list(sys.modules.items()):
+                if name.startswith(new + "."):
+                    names[old + name[len(new) :]] = module
+            if old == "models":  # every module a predictor's state may reference
+                for mod in KNOWN_PREDICTOR_MODULES + ("lapor_triage.models.features",):
+                    module = importlib.import_module(mod)
+                    names["models" + mod[len("lapor_triage.models") :]] = module
+            for name, module in names.items():
+                self._saved[name] = sys.modules.get(name)
+                sys.modules[name] = module
+
+    def __exit__(self, *exc: object) -> None:
+        import sys
+
+        for name, module in self._saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
 
 
 def record_text(record: Record, key: str = "text") -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from models.base import Record, record_text
+from lapor_triage.models.base import Record, record_text
 
 EMBEDDING_WEIGHT = 1.0
 INSTALL_HINT = 'pip install "lapor-triage[embeddings]"'

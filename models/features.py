@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
-from models.base import Record, record_text
+from lapor_triage.models.base import Record, record_text
 
 # --- cues for the report type ---------------------------------------------------------------------
 # Each cue is a regular expression over the lower-cased text; its count (log-scaled) is a feature.

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax, softmax
 
-from models.base import Predictor, Record, record_text, register
+from lapor_triage.models.base import Predictor, Record, record_text, register
 
 
 class _HybridBase(Predictor):
@@ -68,7 +68,7 @@ class _HybridBase(Predictor):
     def get_encoder(self) -> Any:
         enc = getattr(self, "_encoder", None)
         if enc is None:
-            from models.encoders import load_encoder
+            from lapor_triage.models.encoders import load_encoder
 
             enc = load_encoder(self.encoder, max_seq_length=self.max_seq_length)
             self._encoder = enc
@@ -79,7 +79,7 @@ class _HybridBase(Predictor):
         texts = [record_text(r) for r in X]
         cache = getattr(self, "_embedding_cache", None)
         if cache is not None:
-            from models.encoders import cached_encode
+            from lapor_triage.models.encoders import cached_encode
 
             vecs, _ = cached_encode(
                 self.get_encoder(), texts, cache, batch_size=self.batch_size, progress=False
@@ -249,7 +249,7 @@ class HybridReportTypeClassifier(_HybridBase):
         )
 
     def _make_tfidf(self) -> Predictor:
-        from models.report_type import ReportTypeClassifier
+        from lapor_triage.models.report_type import ReportTypeClassifier
 
         return ReportTypeClassifier(**(self.tfidf_params or {}))
 
@@ -288,7 +288,7 @@ class HybridAgencyRouter(_HybridBase):
         self.abstain_threshold = abstain_threshold
 
     def _make_tfidf(self) -> Predictor:
-        from models.agency import AgencyRouter
+        from lapor_triage.models.agency import AgencyRouter
 
         params = dict(self.tfidf_params or {})
         params.setdefault("abstain_threshold", self.abstain_threshold)
@@ -297,7 +297,7 @@ class HybridAgencyRouter(_HybridBase):
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k", "abstain"}`` like AgencyRouter."""
-        from models.agency import ranked_agencies
+        from lapor_triage.models.agency import ranked_agencies
 
         names = [str(c) for c in self.classes_]
         return ranked_agencies(self.predict_proba(X), names, self.abstain_threshold, top)

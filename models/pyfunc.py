@@ -25,8 +25,8 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 import mlflow.pyfunc  # noqa: E402
 import pandas as pd
 
+from lapor_triage.models.base import Predictor, load_model
 from lapor_triage.text import clean_text, report_text
-from models.base import Predictor, load_model
 
 PROBA_PREFIX = "proba_"
 REPLY_COLUMNS = ("report_text", "reply_text")
@@ -49,7 +49,7 @@ class LaporTriagePyfunc(mlflow.pyfunc.PythonModel):
 MODEL_CODE = """\
 import mlflow.models
 
-from models.pyfunc import LaporTriagePyfunc
+from lapor_triage.models.pyfunc import LaporTriagePyfunc
 
 mlflow.models.set_model(LaporTriagePyfunc())
 """

@@ -33,15 +33,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
-from models.base import Predictor, Record, record_text, register
-from models.reply_lexicon import (
+from lapor_triage.models.base import Predictor, Record, record_text, register
+from lapor_triage.models.reply_lexicon import (
     COMPILED_SUBSTANTIF,
     NORMATIF_REASONS,
     REASONS,
     SUBSTANTIF_REASONS,
     find_phrases,
 )
-from models.reply_signals import (
+from lapor_triage.models.reply_signals import (
     PAIR_SIGNAL_NAMES,
     content_signals,
     content_words,

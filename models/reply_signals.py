@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from models.reply_lexicon import (
+from lapor_triage.models.reply_lexicon import (
     COMPILED_SUBSTANTIF,
     NORMATIF_REASONS,
     SUBSTANTIF_REASONS,

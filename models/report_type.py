@@ -18,8 +18,8 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.metrics import f1_score
 
-from models.base import Predictor, Record, register
-from models.features import CalibratedLinear, TextFeatures, recency_weights
+from lapor_triage.models.base import Predictor, Record, register
+from lapor_triage.models.features import CalibratedLinear, TextFeatures, recency_weights
 
 REPORT_TYPES = ("pengaduan", "aspirasi", "permintaan_informasi")
 
@@ -120,7 +120,7 @@ class ReportTypeClassifier(Predictor):
             ).fit(X)
         feats = self.features_.transform(X)
         if self.encoder:
-            from models.embeddings import embedding_block
+            from lapor_triage.models.embeddings import embedding_block
 
             feats = embedding_block(self, X, feats, fit=fit)
         return feats

@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.model_store import ModelSet
+from lapor_triage.service.model_store import ModelSet
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from service.db import Database, masked
-from service.model_store import ModelLoadError, ModelStore
-from service.tables import ModelReload, WorkerStatus
+from lapor_triage.service.db import Database, masked
+from lapor_triage.service.model_store import ModelLoadError, ModelStore
+from lapor_triage.service.tables import ModelReload, WorkerStatus
 
 log = logging.getLogger(__name__)
 

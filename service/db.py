@@ -16,8 +16,8 @@ from sqlalchemy import Engine, MetaData, create_engine, delete, event, inspect, 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lapor_triage.service.tables import AuditEntry, Base, Feedback, StoredReply
 from lapor_triage.text import mask_pii
-from service.tables import AuditEntry, Base, Feedback, StoredReply
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from service.auth import KeyStore, Permission, Principal
-from service.batcher import TriageBatcher
-from service.cluster import ReloadCoordinator
-from service.db import Database
-from service.metrics import ServiceMetrics
-from service.model_store import ModelSet, ModelStore
-from service.settings import Settings
+from lapor_triage.service.auth import KeyStore, Permission, Principal
+from lapor_triage.service.batcher import TriageBatcher
+from lapor_triage.service.cluster import ReloadCoordinator
+from lapor_triage.service.db import Database
+from lapor_triage.service.metrics import ServiceMetrics
+from lapor_triage.service.model_store import ModelSet, ModelStore
+from lapor_triage.service.settings import Settings
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from service.errors import InputError
-from service.model_store import LoadedModel, ModelSet
-from service.settings import Settings
+from lapor_triage.service.errors import InputError
+from lapor_triage.service.model_store import LoadedModel, ModelSet
+from lapor_triage.service.settings import Settings
 
 
 def check_batch(n: int, field: str, settings: Settings) -> None:

@@ -10,18 +10,18 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from lapor_triage import __version__
-from service.auth import KeyStore
-from service.batcher import TriageBatcher
-from service.cluster import ReloadCoordinator
-from service.db import Database
-from service.deps import AppState
-from service.errors import install_error_handlers
-from service.logs import configure_logging
-from service.metrics import ServiceMetrics
-from service.middleware import ObserveMiddleware
-from service.model_store import ModelLoadError, ModelStore
-from service.routers import admin, feedback, health, metrics, models, replies, reports
-from service.settings import DEFAULT_PEPPER, Settings
+from lapor_triage.service.auth import KeyStore
+from lapor_triage.service.batcher import TriageBatcher
+from lapor_triage.service.cluster import ReloadCoordinator
+from lapor_triage.service.db import Database
+from lapor_triage.service.deps import AppState
+from lapor_triage.service.errors import install_error_handlers
+from lapor_triage.service.logs import configure_logging
+from lapor_triage.service.metrics import ServiceMetrics
+from lapor_triage.service.middleware import ObserveMiddleware
+from lapor_triage.service.model_store import ModelLoadError, ModelStore
+from lapor_triage.service.routers import admin, feedback, health, metrics, models, replies, reports
+from lapor_triage.service.settings import DEFAULT_PEPPER, Settings
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import json
 import logging
 import time
 
+from lapor_triage.service.metrics import ServiceMetrics
 from lapor_triage.text import mask_pii
-from service.metrics import ServiceMetrics
 
 log = logging.getLogger("service.access")
 

@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from models.base import Predictor, load_model
-from service.settings import TASKS, Settings
+from lapor_triage.models.base import Predictor, load_model
+from lapor_triage.service.settings import TASKS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class ModelStore:
         if not self.settings.train_default_models:
             log.warning("no %s model configured (set LAPOR_%s_MODEL_DIR)", task, _env(task))
             return None
-        from training.defaults import ensure_default_models
+        from lapor_triage.training.defaults import ensure_default_models
 
         folder = ensure_default_models(tasks=(task,))[task]
         return self._from_folder(task, Path(folder))
@@ -184,8 +184,8 @@ class ModelStore:
         )
 
     def _from_mlflow(self, task: str, version: str) -> LoadedModel:
-        from training.registry import model_folder
-        from training.tracking import registered_model_name
+        from lapor_triage.training.registry import model_folder
+        from lapor_triage.training.tracking import registered_model_name
 
         folder = model_folder(task, version)
         loaded = self._from_folder(task, Path(folder))
@@ -242,7 +242,7 @@ def settle_heap() -> None:
 def champion_version(task: str, alias: str, required: bool = False) -> str | None:
     """The registry version carrying ``alias`` for ``task`` (None when there is none)."""
     try:
-        from training.registry import get_by_alias
+        from lapor_triage.training.registry import get_by_alias
 
         info = get_by_alias(task, alias)
     except Exception as exc:
@@ -268,7 +268,7 @@ def _folder_hash(folder: Path) -> str:
 
 def _training_info(folder: Path) -> dict[str, Any]:
     try:
-        from training.loop import read_training_info
+        from lapor_triage.training.loop import read_training_info
 
         return read_training_info(folder)
     except Exception:  # a folder saved by hand has no training.json

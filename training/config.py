@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from training.records import DataError
+from lapor_triage.training.records import DataError
 
 Task = Literal["report-type", "agency", "reply-quality"]
 SplitKind = Literal["auto", "time", "random", "group", "none"]

@@ -49,14 +49,14 @@ from pathlib import Path
 from typing import Any
 
 from lapor_triage.text import clean_text, normalise_whitespace, report_text, strip_html
-from training.labels import (
+from lapor_triage.training.labels import (
     REPORT_TYPES,
     AgencyNormaliser,
     UnknownLabelError,
     canonical_agency,
     normalise_report_type,
 )
-from training.records import DataError, Example, LoadResult, LoadSummary
+from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 log = logging.getLogger(__name__)
 
@@ -1135,10 +1135,12 @@ def label_counts_by_source(examples: Iterable[Example]) -> dict[str, dict[str, i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m training.data --task agency FILE ...``: what the loader makes of some files."""
+    """``python -m lapor_triage.training.data --task agency FILE ...``: what the loader makes of some files."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m training.data", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m lapor_triage.training.data", description=main.__doc__
+    )
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--task", choices=[*TASKS, "none"], default="none")
     parser.add_argument("--text-column")

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from lapor_triage.paths import datasets_dir, var_dir
-from training.loop import read_training_info
+from lapor_triage.training.loop import read_training_info
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,8 @@ def ensure_default_models(
     Returns the model folder of each task. Runs are logged to the embedded MLflow store when
     ``track`` is true, like any other training run.
     """
-    from training.config import TrainConfig
-    from training.loop import run_training
+    from lapor_triage.training.config import TrainConfig
+    from lapor_triage.training.loop import run_training
 
     out: dict[str, Path] = {}
     for task in tasks or tuple(DEMO_SOURCES):
@@ -40,7 +40,9 @@ def ensure_default_models(
             continue
         data = datasets_dir() / DEMO_SOURCES[task]
         if not data.is_file():
-            raise FileNotFoundError(f"demo data {data} is missing: cannot train the default {task} model")
+            raise FileNotFoundError(
+                f"demo data {data} is missing: cannot train the default {task} model"
+            )
         log.info("training the default %s model from %s (first run)", task, data)
         config = TrainConfig(
             task=task, data=[data], output=target, split="auto", refit_full=True, track=track

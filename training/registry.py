@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from models.base import ModelFormatError, Predictor, load_model
-from training.tracking import (
+from lapor_triage.models.base import ModelFormatError, Predictor, load_model
+from lapor_triage.training.tracking import (
     EVAL_SPLIT_ARTIFACT,
     PYFUNC_MODEL_DIR_KEY,
     TAG_PRIMARY,
@@ -328,7 +328,7 @@ def score(predictor: Predictor, records: Sequence[Any], labels: Sequence[str]) -
     count as errors.
     """
     try:
-        from training.loop import evaluate_predictor
+        from lapor_triage.training.loop import evaluate_predictor
 
         metrics, _ = evaluate_predictor(predictor, list(records), [str(y) for y in labels], None)
     except ModuleNotFoundError as exc:  # evaluation modules absent: the basic metrics only

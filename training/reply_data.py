@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lapor_triage.models.reply_lexicon import REASONS
 from lapor_triage.text import clean_text
-from models.reply_lexicon import REASONS
-from training.records import DataError, Example, LoadResult, LoadSummary
+from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 LABELS = ("normatif", "substantif")
 REQUIRED = ("id", "report_text", "reply_text", "label")

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from training.records import Example
+from lapor_triage.training.records import Example
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,8 @@ CONFIG_ARTIFACT = "config/train_config.yaml"
 PYFUNC_MODEL_DIR_KEY = "model_dir"  # key of the lapor-triage model folder in the pyfunc artifacts
 # Top-level packages copied into the logged model, so it loads where lapor-triage is not installed
 # (Spark workers, `mlflow models serve` with a virtualenv).
-CODE_PACKAGES = ("lapor_triage", "models")
+# What a logged pyfunc model carries as code: (package, sub-folder of the copied lapor_triage).
+CODE_PACKAGES = (("lapor_triage", ""), ("lapor_triage.models", "models"))
 BASE_REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "joblib")
 
 # Tag names (shared with training.registry).
@@ -223,7 +224,7 @@ def log_training_run(config: Any, result: Any, uri: str | None = None) -> Tracke
 def _log_training_run(config: Any, result: Any, uri: str, started: float) -> TrackedRun:
     import mlflow
 
-    from training import registry
+    from lapor_triage.training import registry
 
     task = str(config.task)
     ensure_local_store(uri)
@@ -318,7 +319,7 @@ def log_pyfunc_model(result: Any, task: str, eval_records: Sequence[Any] = ()) -
     """Log the saved lapor-triage model folder as an MLflow pyfunc model in the active run."""
     import mlflow
 
-    from models.pyfunc import MODEL_CODE, predict_frame, records_frame
+    from lapor_triage.models.pyfunc import MODEL_CODE, predict_frame, records_frame
 
     predictor = result.predictor
     example = input_example(task, eval_records)
@@ -426,7 +427,7 @@ def read_eval_split(text: str) -> tuple[list[Any], list[str]]:
             records.append(row["record"])
             labels.append(str(row["label"]))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            from training.records import DataError
+            from lapor_triage.training.records import DataError
 
             raise DataError(f"not an evaluation row ({exc})", row=n) from exc
     return records, labels
@@ -554,22 +555,23 @@ def _copy_model_folder(src: Path, dst: Path, result: Any) -> Path:
 
 
 def _copy_code(dst: Path) -> list[Path]:
-    """Copy the lapor-triage packages the pyfunc wrapper imports (without caches)."""
+    """Copy what the pyfunc wrapper imports, as one ``lapor_triage`` package (without caches).
+
+    The core (``lapor_triage`` without its CLI) and ``lapor_triage.models``, whose folders lie apart
+    in a source checkout (``lapor_triage/`` and ``models/``), are laid out as an installed wheel has
+    them, so an executor that has only this copy imports ``lapor_triage.models.pyfunc``.
+    """
     import importlib
 
-    out = []
-    for pkg in CODE_PACKAGES:
-        try:
-            module = importlib.import_module(pkg)
-        except ModuleNotFoundError:
-            continue
-        src = Path(module.__file__).parent if module.__file__ else None
-        if src is None or not src.is_dir():
-            continue
-        target = dst / pkg
-        shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        out.append(target)
-    return out
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    target = dst / "lapor_triage"
+    for pkg, sub in CODE_PACKAGES:
+        module = importlib.import_module(pkg)
+        src = Path(next(iter(module.__path__)))
+        into = target / sub if sub else target
+        skip = ignore if sub else shutil.ignore_patterns("__pycache__", "*.pyc", "cli")
+        shutil.copytree(src, into, ignore=skip, dirs_exist_ok=True)
+    return [target]
 
 
 def _run_note(

@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from models.base import ModelFormatError
-    from training.records import DataError
-    from training.tracking import TrackingError
+    from lapor_triage.models.base import ModelFormatError
+    from lapor_triage.training.records import DataError
+    from lapor_triage.training.tracking import TrackingError
 
     try:
         return int(args.func(args) or 0)

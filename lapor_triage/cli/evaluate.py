@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from models.base import load_model
-    from training.loop import evaluate_predictor, load_task_data, task_record
+    from lapor_triage.models.base import load_model
+    from lapor_triage.training.loop import evaluate_predictor, load_task_data, task_record
 
     console = Console(stderr=True)
     predictor = load_model(args.model)

@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _guarded(fn):
     def handler(args: argparse.Namespace) -> int:
-        from service.auth import KeyError_
-        from service.settings import InsecureSettingsError
+        from lapor_triage.service.auth import KeyError_
+        from lapor_triage.service.settings import InsecureSettingsError
 
         try:
             return fn(args)
@@ -44,9 +44,9 @@ def _guarded(fn):
 
 
 def _store():
-    from service.auth import KeyStore
-    from service.db import Database
-    from service.settings import Settings
+    from lapor_triage.service.auth import KeyStore
+    from lapor_triage.service.db import Database
+    from lapor_triage.service.settings import Settings
 
     settings = Settings()
     settings.check_secrets()

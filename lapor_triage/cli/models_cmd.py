@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from training import registry
-    from training.tracking import redact_uri, registered_model_name, tracking_uri
+    from lapor_triage.training import registry
+    from lapor_triage.training.tracking import redact_uri, registered_model_name, tracking_uri
 
     console = Console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table to 80 columns
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 def versions_table(task: str, versions: list[Any]) -> Any:
     from rich.table import Table
 
-    from training.registry import KEY_METRICS
+    from lapor_triage.training.registry import KEY_METRICS
 
     primary = versions[0].primary_metric
     metric_names = [primary] + [

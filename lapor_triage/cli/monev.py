@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evaluation.monev import run_monev
-    from models.base import ModelFormatError, load_model
+    from lapor_triage.evaluation.monev import run_monev
+    from lapor_triage.models.base import ModelFormatError, load_model
 
     scorer = load_model(args.model)
     if scorer.task != "reply-quality":

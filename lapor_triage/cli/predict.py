@@ -8,7 +8,7 @@ from typing import Any
 
 from lapor_triage.jsonl import read_jsonl, write_jsonl
 from lapor_triage.text import clean_text
-from training.records import DataError
+from lapor_triage.training.records import DataError
 
 REPORT_META = ("kecamatan", "kelurahan", "kategori")
 
@@ -70,7 +70,7 @@ def input_records(task: str, path: Path) -> list[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from models.base import load_model
+    from lapor_triage.models.base import load_model
 
     predictor = load_model(args.model)
     records = input_records(predictor.task, args.input)

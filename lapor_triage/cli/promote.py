@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from training import registry
+    from lapor_triage.training import registry
 
     console = Console()
     eval_data = load_eval_data(args.task, args.eval_data) if args.eval_data else None
@@ -103,10 +103,10 @@ def load_eval_data(task: str, path: Path) -> tuple[list[Any], list[str]]:
         except json.JSONDecodeError:
             row = None
         if isinstance(row, dict) and "record" in row and "label" in row:
-            from training.tracking import read_eval_split
+            from lapor_triage.training.tracking import read_eval_split
 
             return read_eval_split(path.read_text(encoding="utf-8"))
-    from training.loop import load_task_data, task_record
+    from lapor_triage.training.loop import load_task_data, task_record
 
     loaded = load_task_data(task, [path])
     examples = [e for e in loaded.examples if e.label]

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.settings import InsecureSettingsError, Settings
+    from lapor_triage.service.settings import InsecureSettingsError, Settings
 
     settings = Settings()
     try:
@@ -60,14 +60,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"lapor-triage: serving on http://{args.host}:{args.port} (docs: /docs)", file=sys.stderr)
     if args.workers > 1:
         # Load (and on first run, train) the models once before the workers start.
-        from service.model_store import ModelStore
+        from lapor_triage.service.model_store import ModelStore
 
         ModelStore(settings).reload()
         if hasattr(socket, "SO_REUSEPORT"):
             return serve_workers(args.workers, common)
-        uvicorn.run("service.main:create_app", factory=True, workers=args.workers, **common)
+        uvicorn.run(
+            "lapor_triage.service.main:create_app", factory=True, workers=args.workers, **common
+        )
     else:
-        from service.main import create_app
+        from lapor_triage.service.main import create_app
 
         uvicorn.run(create_app(settings), **common)
     return 0
@@ -144,7 +146,7 @@ def _worker_main(common: dict[str, Any]) -> None:  # pragma: no cover - runs in 
     import uvicorn
 
     sock = _listening_socket(common["host"], common["port"])
-    config = uvicorn.Config("service.main:create_app", factory=True, **common)
+    config = uvicorn.Config("lapor_triage.service.main:create_app", factory=True, **common)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -152,8 +154,8 @@ def _development_admin_key(settings) -> None:
     """In development, print a fresh admin key when there is no way to log in yet."""
     if settings.env != "development" or settings.bootstrap_admin_key is not None:
         return
-    from service.auth import KeyStore, Role
-    from service.db import Database
+    from lapor_triage.service.auth import KeyStore, Role
+    from lapor_triage.service.db import Database
 
     db = Database(settings.sqlalchemy_url, schema=settings.database_schema)
     db.create_all()

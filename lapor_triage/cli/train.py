@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from training.config import TASKS, TrainConfig
+from lapor_triage.training.config import TASKS, TrainConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from training.loop import run_training
+    from lapor_triage.training.loop import run_training
 
     console = Console(stderr=True)
     try:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_training(config, console=console)
     except ValueError as exc:  # bad hyperparameters or model class (DataError is handled by main)
-        from training.records import DataError
+        from lapor_triage.training.records import DataError
 
         if isinstance(exc, DataError):
             raise

@@ -8,13 +8,13 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from service.auth import KeyError_
-from service.deps import DbDep, KeysCaller, ReloadCaller, StateDep
-from service.errors import InputError
-from service.model_store import ModelLoadError
-from service.schemas.common import ERROR_RESPONSES, ErrorResponse
-from service.schemas.keys import KeyCreate, KeyCreated, KeyInfo
-from service.schemas.models import ReloadResponse
+from lapor_triage.service.auth import KeyError_
+from lapor_triage.service.deps import DbDep, KeysCaller, ReloadCaller, StateDep
+from lapor_triage.service.errors import InputError
+from lapor_triage.service.model_store import ModelLoadError
+from lapor_triage.service.schemas.common import ERROR_RESPONSES, ErrorResponse
+from lapor_triage.service.schemas.keys import KeyCreate, KeyCreated, KeyInfo
+from lapor_triage.service.schemas.models import ReloadResponse
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 
 from lapor_triage.jsonl import json_line
-from lapor_triage.text import clean_text, one_line, report_text
-from service.deps import (
+from lapor_triage.service.deps import (
     DbDep,
     ExportCaller,
     FeedbackCaller,
@@ -20,10 +19,10 @@ from service.deps import (
     StateDep,
     forbid_other_agency,
 )
-from service.errors import InputError
-from service.limits import check_text
-from service.schemas.common import ERROR_RESPONSES
-from service.schemas.feedback import (
+from lapor_triage.service.errors import InputError
+from lapor_triage.service.limits import check_text
+from lapor_triage.service.schemas.common import ERROR_RESPONSES
+from lapor_triage.service.schemas.feedback import (
     FEEDBACK_EXAMPLES,
     FeedbackExportRow,
     FeedbackIn,
@@ -31,7 +30,8 @@ from service.schemas.feedback import (
     ReplyFeedback,
     TriageFeedback,
 )
-from service.tables import Feedback
+from lapor_triage.service.tables import Feedback
+from lapor_triage.text import clean_text, one_line, report_text
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.deps import StateDep
-from service.schemas.health import Health, Readiness
+from lapor_triage.service.deps import StateDep
+from lapor_triage.service.schemas.health import Health, Readiness
 
 router = APIRouter(tags=["health"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from service.deps import StateDep
+from lapor_triage.service.deps import StateDep
 
 router = APIRouter(tags=["health"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import ModelsCaller, ModelsDep, StateDep
-from service.schemas.common import ERROR_RESPONSES
-from service.schemas.models import ModelsResponse
+from lapor_triage.service.deps import ModelsCaller, ModelsDep, StateDep
+from lapor_triage.service.schemas.common import ERROR_RESPONSES
+from lapor_triage.service.schemas.models import ModelsResponse
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from lapor_triage.text import clean_text
-from models.reply_quality import EmptyReplyError
-from service.auth import normalise_agency
-from service.deps import (
+from lapor_triage.models.reply_quality import EmptyReplyError
+from lapor_triage.service.auth import normalise_agency
+from lapor_triage.service.deps import (
     AssessCaller,
     DbDep,
     ModelsDep,
@@ -19,15 +18,16 @@ from service.deps import (
     StateDep,
     forbid_other_agency,
 )
-from service.errors import InputError
-from service.limits import check_batch, check_text, need_model
-from service.schemas.common import ERROR_RESPONSES
-from service.schemas.replies import (
+from lapor_triage.service.errors import InputError
+from lapor_triage.service.limits import check_batch, check_text, need_model
+from lapor_triage.service.schemas.common import ERROR_RESPONSES
+from lapor_triage.service.schemas.replies import (
     AssessRequest,
     AssessResponse,
     StoreRepliesRequest,
     StoreRepliesResponse,
 )
+from lapor_triage.text import clean_text
 
 router = APIRouter(prefix="/v1/replies", tags=["replies"])
 

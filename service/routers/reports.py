@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from lapor_triage.service.deps import KEY_SECURITY, TriageCaller
+from lapor_triage.service.errors import InputError
+from lapor_triage.service.limits import check_batch, check_text, need_model
+from lapor_triage.service.responses import FastJSONResponse
+from lapor_triage.service.schemas.common import ERROR_RESPONSES
+from lapor_triage.service.schemas.reports import TriageRequest, TriageResponse
 from lapor_triage.text import one_line, report_text
-from service.deps import KEY_SECURITY, TriageCaller
-from service.errors import InputError
-from service.limits import check_batch, check_text, need_model
-from service.responses import FastJSONResponse
-from service.schemas.common import ERROR_RESPONSES
-from service.schemas.reports import TriageRequest, TriageResponse
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import NonBlankStr, RequestModel, ResponseModel
 
 ReportType = Literal["pengaduan", "aspirasi", "permintaan_informasi"]
 ReplyLabel = Literal["normatif", "substantif"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.schemas.common import ResponseModel
+from lapor_triage.service.schemas.common import ResponseModel
 
 
 class Health(ResponseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.schemas.common import RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import RequestModel, ResponseModel
 
 RoleName = Literal["admin_pusat", "admin_instansi", "data_scientist", "admin"]
 

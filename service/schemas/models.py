@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from service.schemas.common import ResponseModel
+from lapor_triage.service.schemas.common import ResponseModel
 
 
 class ModelInfo(ResponseModel):

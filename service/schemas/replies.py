@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import NonBlankStr, RequestModel, ResponseModel
 
 REPLY_EXAMPLE = {
     "id": "TL-000045",

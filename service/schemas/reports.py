@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import NonBlankStr, RequestModel, ResponseModel
 
 REPORT_EXAMPLE = {
     "id": "LAP-2024-000123",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lapor_triage.cli import main
+from lapor_triage.training import registry
 from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     EVAL_LABELS,
     EVAL_RECORDS,
@@ -15,7 +16,6 @@ from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     store,
     train_and_log,
 )
-from training import registry
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from lapor_triage.text import contains_pii, mask_pii
+from lapor_triage.training.data import LAPOR_EXPORT_HEADER
 from tests.conftest import DEMO_DIR, ROOT, shared_file
-from training.data import LAPOR_EXPORT_HEADER
 
 SCHEMA_DIR = ROOT / "datasets" / "schemas"
 LAPOR_HEADER = list(LAPOR_EXPORT_HEADER)
@@ -461,7 +461,7 @@ def test_schemas_reject_bad_rows(
 
 def test_feedback_schema_matches_the_service_export(schemas: dict[str, dict[str, Any]]) -> None:
     """The schema describes what the service writes (service/routers/feedback.py)."""
-    feedback_router = pytest.importorskip("service.routers.feedback")
+    feedback_router = pytest.importorskip("lapor_triage.service.routers.feedback")
     created = dt.datetime(2024, 3, 5, 8, 30, tzinfo=dt.timezone.utc)
     rows = [
         SimpleNamespace(

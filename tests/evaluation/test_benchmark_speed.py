@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from evaluation import benchmark_speed
+from lapor_triage.evaluation import benchmark_speed
 from tests.conftest import DEMO_DIR
 
 

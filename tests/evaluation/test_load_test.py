@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from evaluation import load_test
+from lapor_triage.evaluation import load_test
 from tests.service.conftest import launch, make_settings
 from tests.service.tiny_models import train_tiny_models
 

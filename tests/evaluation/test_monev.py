@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.monev import monev_table, read_replies, run_monev, template_clusters
 from lapor_triage.cli import main
-from models.reply_quality import ReplyQualityScorer
+from lapor_triage.evaluation.monev import monev_table, read_replies, run_monev, template_clusters
+from lapor_triage.models.reply_quality import ReplyQualityScorer
+from lapor_triage.training.reply_data import load_replies
 from tests.conftest import ROOT
-from training.reply_data import load_replies
 
 TEMPLATE = "Terima kasih atas laporannya, akan segera kami tindaklanjuti bersama bidang terkait."
 ROWS = [
@@ -70,7 +70,7 @@ def test_monev_table_counts() -> None:
 
 
 def test_run_monev_writes_csv_markdown_and_chart(model_dir: Path, tmp_path: Path) -> None:
-    from models.base import load_model
+    from lapor_triage.models.base import load_model
 
     files = run_monev(load_model(model_dir), [_jsonl(tmp_path / "r.jsonl")], tmp_path / "out")
     with files["csv"].open() as fh:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.agency import AgencyRouter, office_of
-from models.base import load_model
+from lapor_triage.models.agency import AgencyRouter, office_of
+from lapor_triage.models.base import load_model
 
 DINAS = {
     "Dinas Pekerjaan Umum": [
@@ -143,7 +143,7 @@ def test_single_agency_training_set() -> None:
 
 
 def test_recency_weights_halve_per_half_life() -> None:
-    from models.features import recency_weights
+    from lapor_triage.models.features import recency_weights
 
     X = [{"date": "2024-01-01"}, {"date": "2024-01-31"}, {"text": "tanpa tanggal"}]
     w = recency_weights(X, 30)
@@ -163,8 +163,8 @@ def test_class_weight_options(data) -> None:
 
 # --- quality floors on the real data (time split; see evaluation/quality.py) -----------------------
 def _real_agency_metrics(evaluation_name: str) -> dict[str, float]:
-    from evaluation.metrics import classification_metrics
-    from evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
+    from lapor_triage.evaluation.metrics import classification_metrics
+    from lapor_triage.evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
     from tests.conftest import SHARED_DATA, shared_file
 
     evaluation = EVALUATIONS_BY_NAME[evaluation_name]
@@ -194,8 +194,8 @@ def test_kab_bandung_agency_quality_floor() -> None:
 
 
 def test_ranked_agencies_shared_by_router_and_hybrid() -> None:
-    from models.agency import ranked_agencies
-    from models.hybrid import HybridAgencyRouter
+    from lapor_triage.models.agency import ranked_agencies
+    from lapor_triage.models.hybrid import HybridAgencyRouter
 
     proba = np.array([[0.2, 0.7, 0.1], [0.4, 0.4, 0.2]])
     out = ranked_agencies(proba, ["B", "A", "C"], abstain_threshold=0.5, top=2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from models.agency import AgencyRouter
-from models.agency_catalogue import CATALOGUE, catalogue_documents, kinds_of
+from lapor_triage.models.agency import AgencyRouter
+from lapor_triage.models.agency_catalogue import CATALOGUE, catalogue_documents, kinds_of
 
 RARE = "Dinas Pertanian Kabupaten Contoh"
 
@@ -70,7 +70,7 @@ def test_auxiliary_rows_train_but_are_never_scored_for_calibration() -> None:
     import pytest
     import scipy.sparse as sp
 
-    from models.features import CalibratedLinear
+    from lapor_triage.models.features import CalibratedLinear
 
     rng = np.random.default_rng(0)
     X = sp.csr_matrix(rng.random((40, 6)))

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from models.base import FORMAT_VERSION, ModelFormatError, load_model
-from models.report_type import ReportTypeClassifier
+from lapor_triage.models.base import FORMAT_VERSION, ModelFormatError, load_model
+from lapor_triage.models.report_type import ReportTypeClassifier
 
 TEXTS = [
     "jalan rusak",
@@ -46,7 +46,7 @@ def test_wrong_format_version_gives_a_clear_error(saved) -> None:
 
 
 def test_loading_as_the_wrong_class_is_refused(saved) -> None:
-    from models.agency import AgencyRouter
+    from lapor_triage.models.agency import AgencyRouter
 
     with pytest.raises(ModelFormatError, match="ReportTypeClassifier"):
         AgencyRouter.load(saved)

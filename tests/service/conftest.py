@@ -15,8 +15,8 @@ import httpx
 import pytest
 import uvicorn
 
-from service.main import create_app
-from service.settings import Settings
+from lapor_triage.service.main import create_app
+from lapor_triage.service.settings import Settings
 from tests.service.tiny_models import train_tiny_models
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

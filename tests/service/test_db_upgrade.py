@@ -25,8 +25,8 @@ from sqlalchemy import (
     select,
 )
 
-from service.db import Database, add_missing_columns
-from service.tables import Feedback
+from lapor_triage.service.db import Database, add_missing_columns
+from lapor_triage.service.tables import Feedback
 from tests.service.conftest import PG_URL, postgres_available
 
 NEW_COLUMNS = {"kecamatan", "kelurahan", "penerima"}
@@ -122,7 +122,7 @@ def test_create_all_adds_the_new_nullable_columns_and_keeps_old_rows(target, cap
     assert not NEW_COLUMNS & set(before)  # really the old shape
 
     db = Database(url, schema=schema)
-    caplog.set_level(logging.INFO, logger="service.db")
+    caplog.set_level(logging.INFO, logger="lapor_triage.service.db")
     db.create_all()
     try:
         after = feedback_columns(url, schema)
@@ -177,7 +177,7 @@ def test_create_all_adds_the_new_nullable_columns_and_keeps_old_rows(target, cap
 def test_a_fresh_database_needs_no_upgrade(target, caplog):
     url, schema = target
     db = Database(url, schema=schema)
-    caplog.set_level(logging.INFO, logger="service.db")
+    caplog.set_level(logging.INFO, logger="lapor_triage.service.db")
     try:
         db.create_all()
         assert NEW_COLUMNS <= set(feedback_columns(url, schema))
@@ -211,7 +211,7 @@ def test_only_plain_nullable_columns_are_added(target, caplog):
         Column("flag", String(10), nullable=True, server_default="x"),
     )
     Table("not_created", new, Column("id", Integer, primary_key=True), Column("x", Text))
-    caplog.set_level(logging.INFO, logger="service.db")
+    caplog.set_level(logging.INFO, logger="lapor_triage.service.db")
     try:
         assert add_missing_columns(engine, new, schema) == ["things.note"]
         with engine.connect() as conn:

@@ -172,7 +172,9 @@ def test_bad_feedback_is_422_naming_the_field(client, live, body, field, words):
 
 
 def test_export_is_readable_by_the_training_loader(client, live, tmp_path):
-    data = pytest.importorskip("training.data", reason="training.data (DATA helper) not built yet")
+    data = pytest.importorskip(
+        "lapor_triage.training.data", reason="training.data (DATA helper) not built yet"
+    )
     client.post("/v1/feedback", json=triage_feedback("L-1"), headers=live.headers("pusat"))
     r = client.get("/v1/feedback/export", params={"kind": "triage"}, headers=live.headers("ds"))
     path = tmp_path / "feedback.jsonl"
@@ -202,7 +204,9 @@ def test_nul_and_lone_surrogates_are_stored_on_every_backend(backend):
 
 
 def test_reply_export_is_readable_by_the_reply_loader(client, live, tmp_path):
-    reply_data = pytest.importorskip("training.reply_data", reason="training.reply_data not built")
+    reply_data = pytest.importorskip(
+        "lapor_triage.training.reply_data", reason="training.reply_data not built"
+    )
     rid = f"RL-{uuid.uuid4().hex[:6]}"
     r = client.post("/v1/feedback", json=reply_feedback(rid), headers=live.headers("instansi"))
     assert r.status_code == 201

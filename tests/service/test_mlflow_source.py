@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from service.model_store import ModelStore, champion_version
-from service.settings import Settings
+from lapor_triage.service.model_store import ModelStore, champion_version
+from lapor_triage.service.settings import Settings
+from lapor_triage.training import registry
 from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     TASK,
     store,
     train_and_log,
 )
-from training import registry
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,7 @@ def test_reload_swaps_and_requests_in_flight_never_fail(
 
 
 def json_version(live, folder) -> str:
-    from service.model_store import _folder_hash
+    from lapor_triage.service.model_store import _folder_hash
 
     return _folder_hash(folder)
 
@@ -162,7 +162,7 @@ def test_keys_api_refuses_wrong_agency_scope(client, live, body, field):
 
 
 def test_a_task_that_fails_at_startup_does_not_stop_the_others(model_dirs, tmp_path):
-    from service.model_store import ModelLoadError, ModelStore
+    from lapor_triage.service.model_store import ModelLoadError, ModelStore
     from tests.service.conftest import make_settings
 
     settings = make_settings(

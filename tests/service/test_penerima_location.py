@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from service.settings import Settings
-from service.tables import Feedback
+from lapor_triage.service.settings import Settings
+from lapor_triage.service.tables import Feedback
 from tests.service.conftest import AGENCY, OTHER_AGENCY, launch, make_settings
 from tests.service.test_db_upgrade import OLD_ROW, make_old_database
 from tests.service.test_feedback import export, reply_feedback, triage_feedback
@@ -149,7 +149,7 @@ def test_feedback_location_limits(client, live):
 
 
 def test_export_round_trips_through_the_training_loader(client, live, tmp_path):
-    data = pytest.importorskip("training.data", reason="training.data not importable")
+    data = pytest.importorskip("lapor_triage.training.data", reason="training.data not importable")
     rid = f"RT-{uuid.uuid4().hex[:8]}"
     body = triage_feedback(
         rid,

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from lapor_triage.cli import main as cli_main
-from service.auth import KeyStore, Role, hash_key
-from service.db import Database
-from service.main import create_app
-from service.settings import InsecureSettingsError, Settings
-from service.tables import ApiKey
+from lapor_triage.service.auth import KeyStore, Role, hash_key
+from lapor_triage.service.db import Database
+from lapor_triage.service.main import create_app
+from lapor_triage.service.settings import InsecureSettingsError, Settings
+from lapor_triage.service.tables import ApiKey
 
 
 def test_production_refuses_the_default_pepper(tmp_path):

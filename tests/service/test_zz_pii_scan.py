@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from lapor_triage.service.tables import Base
 from lapor_triage.text import contains_pii
-from service.tables import Base
 from tests.service.conftest import AGENCY, postgres_available
 
 NIK = "3578012345678901"
@@ -84,7 +84,7 @@ def test_no_unmasked_personal_data_in_logs_or_database(live, request):
     assert leaking_lines == []
     # the stored text really went through (masked), so the scan had something to look at
     with live.state.db.session() as session:
-        from service.tables import Feedback
+        from lapor_triage.service.tables import Feedback
 
         texts = [t for t in session.scalars(select(Feedback.text)) if "[NIK]" in t]
     assert texts, "the personal data sent above was stored masked"

@@ -78,9 +78,9 @@ def reply_examples() -> list[tuple[dict, str]]:
 
 
 def train_tiny_models(root: Path) -> dict[str, Path]:
-    from models.agency import AgencyRouter
-    from models.reply_quality import ReplyQualityScorer
-    from models.report_type import ReportTypeClassifier
+    from lapor_triage.models.agency import AgencyRouter
+    from lapor_triage.models.reply_quality import ReplyQualityScorer
+    from lapor_triage.models.report_type import ReportTypeClassifier
 
     reports = report_examples()
     X = [r for r, _, _ in reports]

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from training.config import TrainConfig
-from training.records import DataError
+from lapor_triage.training.config import TrainConfig
+from lapor_triage.training.records import DataError
 
 
 @pytest.fixture()

@@ -18,10 +18,15 @@ import pandas as pd
 import pytest
 
 from lapor_triage.text import clean_text
+from lapor_triage.training.data import (
+    LAPOR_EXPORT_HEADER,
+    load_dataset,
+    parse_date,
+    salutation_agency,
+)
+from lapor_triage.training.labels import REPORT_TYPES, AgencyNormaliser
+from lapor_triage.training.records import DataError, Example, LoadResult
 from tests.conftest import DEMO_DIR, shared_file
-from training.data import LAPOR_EXPORT_HEADER, load_dataset, parse_date, salutation_agency
-from training.labels import REPORT_TYPES, AgencyNormaliser
-from training.records import DataError, Example, LoadResult
 
 # The Kab. Bandung variant of the export header (no "ID Instansi Terdisposisi").
 LAPOR_HEADER = [c for c in LAPOR_EXPORT_HEADER if c != "ID Instansi Terdisposisi"]
@@ -867,7 +872,7 @@ def test_salutation_agency(text: str, agency: str | None) -> None:
 def test_inspection_command_prints_the_summary_and_writes_the_agency_map(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from training.data import main
+    from lapor_triage.training.data import main
 
     path = write_lapor_csv(
         tmp_path / "e.csv",

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from models.base import load_model
-from training.defaults import default_model_dir, ensure_default_models
+from lapor_triage.models.base import load_model
+from lapor_triage.training.defaults import default_model_dir, ensure_default_models
 
 
 @pytest.fixture()

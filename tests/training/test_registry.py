@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.base import load_model
+from lapor_triage.models.base import load_model
+from lapor_triage.training import registry
 from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     EVAL_LABELS,
     EVAL_RECORDS,
@@ -21,7 +22,6 @@ from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     store,
     train_and_log,
 )
-from training import registry
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_a_huge_margin_lets_the_worse_candidate_through_only_when_asked(trained:
 def test_force_promotes_and_records_the_override(trained: dict) -> None:
     from mlflow import MlflowClient
 
-    from training.tracking import tracking_uri
+    from lapor_triage.training.tracking import tracking_uri
 
     result = registry.promote(TASK, 2, force=True, reason="hotfix for a demo", user="dina")
     assert result.promoted and result.forced

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from lapor_triage.training.records import DataError
+from lapor_triage.training.reply_data import load_replies
 from tests.conftest import DEMO_DIR, ROOT, shared_file
-from training.records import DataError
-from training.reply_data import load_replies
 
 GOOD = {
     "id": "r1",

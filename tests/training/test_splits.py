@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from training.records import Example
-from training.splits import dedupe, group_split, random_split, text_key, time_split
+from lapor_triage.training.records import Example
+from lapor_triage.training.splits import dedupe, group_split, random_split, text_key, time_split
 
 
 def make_examples(
@@ -93,7 +93,7 @@ def test_time_split_tests_on_the_latest_reports(seed: int, test_size: float) -> 
 
 def test_time_split_without_dates_falls_back_to_a_stratified_random_split(caplog) -> None:
     exs = make_examples(300, dated=0.0)
-    with caplog.at_level(logging.WARNING, logger="training.splits"):
+    with caplog.at_level(logging.WARNING, logger="lapor_triage.training.splits"):
         split = time_split(exs, test_size=0.2, seed=7)
     assert split.fallback and split.method == "stratified"
     assert "falling back" in caplog.text
@@ -200,13 +200,19 @@ def test_group_split_with_only_big_groups_takes_the_smallest() -> None:
 
 
 def test_dedupe_with_a_pair_key_keeps_one_reply_under_two_reports() -> None:
-    from training.records import Example
-    from training.splits import dedupe
+    from lapor_triage.training.records import Example
+    from lapor_triage.training.splits import dedupe
 
     rows = [
-        Example(id="1", text="Lubang sudah kami tambal.", meta={"report_text": "jalan A berlubang"}),
-        Example(id="2", text="Lubang sudah kami tambal.", meta={"report_text": "jalan B berlubang"}),
-        Example(id="3", text="Lubang sudah kami tambal.", meta={"report_text": "jalan A berlubang"}),
+        Example(
+            id="1", text="Lubang sudah kami tambal.", meta={"report_text": "jalan A berlubang"}
+        ),
+        Example(
+            id="2", text="Lubang sudah kami tambal.", meta={"report_text": "jalan B berlubang"}
+        ),
+        Example(
+            id="3", text="Lubang sudah kami tambal.", meta={"report_text": "jalan A berlubang"}
+        ),
     ]
     kept, removed = dedupe(rows, key=lambda e: e.meta["report_text"] + "|" + e.text)
     assert [e.id for e in kept] == ["1", "2"] and removed == 1

@@ -20,11 +20,11 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from models.base import Predictor, Record, record_text, register
-from training.config import TrainConfig
-from training.fingerprint import data_fingerprint
-from training.loop import TrainResult
-from training.records import LoadSummary
+from lapor_triage.models.base import Predictor, Record, record_text, register
+from lapor_triage.training.config import TrainConfig
+from lapor_triage.training.fingerprint import data_fingerprint
+from lapor_triage.training.loop import TrainResult
+from lapor_triage.training.records import LoadSummary
 
 TASK = "report-type"
 
@@ -132,7 +132,7 @@ def train_and_log(
     root: Path, name: str, *, worse: bool = False, track: bool = True, C: float = 10.0
 ) -> TrainResult:
     """Fit the tiny predictor (``worse``: on rotated labels), save it, and log it as lead's loop does."""
-    from training.tracking import log_training_run
+    from lapor_triage.training.tracking import log_training_run
 
     data = root / "data" / f"{name}.jsonl"
     data.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +215,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("COLUMNS", "200")  # rich tables unwrapped in captured output
         if not template.exists():
             mp.setenv("LAPOR_TRIAGE_HOME", str(template.parent / "template-home"))
-            from training.tracking import get_client, local_store_uri
+            from lapor_triage.training.tracking import get_client, local_store_uri
 
             get_client().search_experiments()
             shutil.copy(local_store_uri().removeprefix("sqlite:///"), template)
@@ -229,7 +229,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_store_location_follows_home_and_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from training import tracking
+    from lapor_triage.training import tracking
 
     monkeypatch.setenv("LAPOR_TRIAGE_HOME", str(tmp_path))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -246,7 +246,7 @@ def test_store_location_follows_home_and_env(
 def test_telemetry_is_off_and_logging_quiet() -> None:
     import logging
 
-    from training import tracking
+    from lapor_triage.training import tracking
 
     tracking.quiet_mlflow()
     from mlflow.telemetry.client import get_telemetry_client
@@ -259,7 +259,7 @@ def test_telemetry_is_off_and_logging_quiet() -> None:
 def test_names_and_params_are_accepted_by_mlflow() -> None:
     from mlflow.utils.validation import _validate_metric_name
 
-    from training.tracking import flatten_params, metric_key
+    from lapor_triage.training.tracking import flatten_params, metric_key
 
     for raw in ["f1/Dinas PU (Kota) & Bina Marga", "f1/..", "recall/a//b", "/x", "ok/name"]:
         _validate_metric_name(metric_key(raw))
@@ -270,7 +270,7 @@ def test_names_and_params_are_accepted_by_mlflow() -> None:
 def test_run_logs_config_fingerprint_metrics_report_and_model(store: Path) -> None:
     from mlflow import MlflowClient
 
-    from training.tracking import tracking_uri
+    from lapor_triage.training.tracking import tracking_uri
 
     result = train_and_log(store, "full")
     tracked = result.tracking
@@ -329,8 +329,8 @@ def test_run_logs_config_fingerprint_metrics_report_and_model(store: Path) -> No
 def test_pyfunc_model_scores_a_dataframe_like_the_saved_folder(store: Path) -> None:
     import mlflow.pyfunc
 
-    from models.base import load_model
-    from models.pyfunc import PROBA_PREFIX
+    from lapor_triage.models.base import load_model
+    from lapor_triage.models.pyfunc import PROBA_PREFIX
 
     result = train_and_log(store, "pyfunc")
     version = result.tracking.model_version
@@ -367,7 +367,7 @@ def test_track_false_logs_nothing(store: Path) -> None:
 def test_unwritable_store_raises_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from training.tracking import TrackingError, log_training_run
+    from lapor_triage.training.tracking import TrackingError, log_training_run
 
     monkeypatch.setenv("LAPOR_TRIAGE_HOME", str(tmp_path))
     blocker = tmp_path / "not-a-folder"
@@ -395,11 +395,11 @@ def test_same_data_and_config_give_the_same_metrics_in_mlflow(store: Path, tmp_p
     from tests.conftest import DEMO_DIR
 
     try:
-        import evaluation.metrics  # noqa: F401
-        import models.report_type  # noqa: F401
-        import training.data  # noqa: F401
-        from training.loop import run_training
-        from training.tracking import get_client
+        import lapor_triage.evaluation.metrics  # noqa: F401
+        import lapor_triage.models.report_type  # noqa: F401
+        import lapor_triage.training.data  # noqa: F401
+        from lapor_triage.training.loop import run_training
+        from lapor_triage.training.tracking import get_client
     except ModuleNotFoundError as exc:
         pytest.skip(f"the training stack is incomplete ({exc.name} is missing)")
     data = DEMO_DIR / "reports.csv"
@@ -423,7 +423,7 @@ def test_postgresql_backend_tracks_registers_and_promotes(
 ) -> None:
     """The same flow on PostgreSQL (database `test`, a throw-away schema); skipped without a server."""
     psycopg = pytest.importorskip("psycopg")
-    from training import registry
+    from lapor_triage.training import registry
 
     dsn = "host=127.0.0.1 port=5432 user=postgres dbname=test"
     schema = f"lapor_mlflow_test_{os.getpid()}"
