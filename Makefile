@@ -18,12 +18,12 @@ venv: $(PY)
 # Runtime only (what `serve` needs): requirements/serve.txt, then the project without dependencies.
 install: $(PY)
 	$(PY) -m pip install -q -r requirements/serve.txt
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --no-deps -e .
 
 # Everything the tests use: dev, postgres, embeddings (torch 2.13.0 CPU), spark.
 install-dev: $(PY)
 	$(PY) -m pip install -q -r requirements/dev.txt
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --no-deps -e .
 
 serve: install
 	$(VENV)/bin/lapor-triage serve
