@@ -1,0 +1,146 @@
+"""Speed and effect of the PII masking on real complaints: a figure printer, not a timed test.
+
+    python -m lapor_triage.evaluation.benchmark_pii [--data FILE] [--column keluhan]
+                                                   [--repeat 3] [--sample 20]
+
+Reads ../shared/data/surabaya_media_center_2022_2023.csv (column ``keluhan``; where the real data
+is absent it falls back to datasets/demo/reports.csv, column ``Isi Laporan Awal``, and says so) and
+prints, for the masking before issue 9 (the regular expressions kept below, for comparison only)
+and for :func:`lapor_triage.pii.mask_pii`:
+
+- masking throughput in texts/s (best of ``--repeat`` passes over every text) and the throughput
+  of :func:`lapor_triage.text.clean_text`, which every report goes through before a model sees it;
+- how many masks of each kind were made;
+- how many texts the new masking changes differently from the old one, and a sample of those
+  differences (the old and the new masked text around each change) to check by eye that they are
+  real personal data and not false positives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import difflib
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lapor_triage.pii import find_pii, mask_pii
+from lapor_triage.text import clean_text
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "surabaya_media_center_2022_2023.csv"
+DEMO = ROOT / "datasets" / "demo" / "reports.csv"
+
+# The masking as it was before issue 9 (lapor_triage/text.py at eecb32f), kept only to compare.
+_OLD_NIK_RE = re.compile(r"(?<!\d)(?:\d[ .-]?){14,17}\d(?!\d)")
+_OLD_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_OLD_PHONE_RE = re.compile(r"(?<![\w])(?:\+62|62|0)[ .-]?8?\d(?:[ .-]?\d){6,12}(?!\d)")
+
+
+def old_mask_counts(text: str) -> tuple[str, Counter[str]]:
+    """The pre-issue-9 masking, with the number of masks of each kind."""
+    counts: Counter[str] = Counter()
+    if not text:
+        return text, counts
+    text, counts["email"] = _OLD_EMAIL_RE.subn("[EMAIL]", text)
+    text, counts["nik"] = _OLD_NIK_RE.subn("[NIK]", text)
+    text, counts["phone"] = _OLD_PHONE_RE.subn("[TELEPON]", text)
+    return text, counts
+
+
+def old_mask_pii(text: str) -> str:
+    return old_mask_counts(text)[0]
+
+
+def load_texts(path: Path | None, column: str | None) -> tuple[list[str], str]:
+    """The texts to mask and a line saying where they came from."""
+    if path is None:
+        path, column = (SHARED, column or "keluhan") if SHARED.exists() else (DEMO, None)
+    if column is None:
+        column = "Isi Laporan Awal"
+        print(f"note: {SHARED} is absent; using the synthetic demo data instead")
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if column not in (reader.fieldnames or []):
+            raise SystemExit(f"{path}: no column {column!r} (columns: {reader.fieldnames})")
+        texts = [row[column] for row in reader if row.get(column)]
+    return texts, f"{path} column {column!r}: {len(texts):,} texts"
+
+
+def throughput(fn: Callable[[str], object], texts: Sequence[str], repeat: int) -> float:
+    """Texts per second, best of ``repeat`` passes."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for t in texts:
+            fn(t)
+        best = min(best, time.perf_counter() - start)
+    return len(texts) / best
+
+
+def changed_parts(old: str, new: str, context: int = 40) -> list[str]:
+    """``…old part… => …new part…`` for every place where the two masked texts differ."""
+    parts = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        before = old[max(0, a1 - context) : a1]
+        after = old[a2 : a2 + context]
+        parts.append(f"…{before}«{old[a1:a2]}»{after}…  =>  «{new[b1:b2]}»")
+    return parts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--column", default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    texts, source = load_texts(args.data, args.column)
+    print(source)
+
+    old_rate = throughput(old_mask_pii, texts, args.repeat)
+    new_rate = throughput(mask_pii, texts, args.repeat)
+    clean_rate = throughput(clean_text, texts, args.repeat)
+    print(f"old mask_pii  : {old_rate:10,.0f} texts/s")
+    print(f"new mask_pii  : {new_rate:10,.0f} texts/s")
+    print(
+        f"clean_text    : {clean_rate:10,.0f} texts/s (HTML, whitespace, salutation, new masking)"
+    )
+
+    old_counts: Counter[str] = Counter()
+    new_counts: Counter[str] = Counter()
+    differ = []
+    for t in texts:
+        old, counts = old_mask_counts(t)
+        old_counts.update(counts)
+        new_counts.update(m.kind for m in find_pii(t))
+        new = mask_pii(t)
+        if new != old:
+            differ.append((old, new))
+    kinds = ("email", "nik", "phone")
+    print(
+        "masks made    : "
+        + ", ".join(f"{k} old {old_counts[k]:,} new {new_counts[k]:,}" for k in kinds)
+    )
+    changed_new = sum(1 for t in texts if mask_pii(t) != t)
+    changed_old = sum(1 for t in texts if old_mask_pii(t) != t)
+    print(f"texts changed : old {changed_old:,}, new {changed_new:,}")
+    print(f"texts masked differently by the new masking: {len(differ):,}")
+    sample = random.Random(args.seed).sample(differ, min(args.sample, len(differ)))
+    for n, (old, new) in enumerate(sample, 1):
+        for part in changed_parts(old, new):
+            print(f"{n:3d}. {part!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
