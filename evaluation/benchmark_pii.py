@@ -11,9 +11,10 @@ and for :func:`lapor_triage.pii.mask_pii`:
 - masking throughput in texts/s (best of ``--repeat`` passes over every text) and the throughput
   of :func:`lapor_triage.text.clean_text`, which every report goes through before a model sees it;
 - how many masks of each kind were made;
-- how many texts the new masking changes differently from the old one, and a sample of those
-  differences (the old and the new masked text around each change) to check by eye that they are
-  real personal data and not false positives.
+- how many texts the new masking changes differently from the old one, and for each kind of
+  difference (newly masked, no longer masked, masked with another kind or extent) the count and
+  a sample (the old masked text around each change and what the new masking put there), to check
+  by eye that the new masks are real personal data and the dropped ones were false positives.
 """
 
 from __future__ import annotations
@@ -82,16 +83,33 @@ def throughput(fn: Callable[[str], object], texts: Sequence[str], repeat: int) -
     return len(texts) / best
 
 
-def changed_parts(old: str, new: str, context: int = 40) -> list[str]:
-    """``…old part… => …new part…`` for every place where the two masked texts differ."""
+_TOKEN_RE = re.compile(r"\[(?:EMAIL|NIK|TELEPON)\]|\w+|\s+|[^\w\s]")
+_MASK_RE = re.compile(r"\[(?:EMAIL|NIK|TELEPON)\]")
+
+
+def changed_parts(old: str, new: str, context: int = 40) -> list[tuple[str, str]]:
+    """(category, ``…old part… => new part``) for every place where two masked texts differ.
+
+    Categories: ``newly masked`` (a mask where the old masking left the text), ``no longer
+    masked`` (the old masking put a mask where the new one keeps the text) and ``changed`` (both
+    mask, with another kind or extent)."""
+    old_tokens, new_tokens = _TOKEN_RE.findall(old), _TOKEN_RE.findall(new)
     parts = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
             continue
-        before = old[max(0, a1 - context) : a1]
-        after = old[a2 : a2 + context]
-        parts.append(f"…{before}«{old[a1:a2]}»{after}…  =>  «{new[b1:b2]}»")
+        old_part, new_part = "".join(old_tokens[a1:a2]), "".join(new_tokens[b1:b2])
+        old_masks, new_masks = bool(_MASK_RE.search(old_part)), bool(_MASK_RE.search(new_part))
+        if new_masks and not old_masks:
+            category = "newly masked"
+        elif old_masks and not new_masks:
+            category = "no longer masked"
+        else:
+            category = "changed"
+        before = "".join(old_tokens[:a1])[-context:]
+        after = "".join(old_tokens[a2:])[:context]
+        parts.append((category, f"…{before}«{old_part}»{after}…  =>  «{new_part}»"))
     return parts
 
 
@@ -135,9 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     changed_old = sum(1 for t in texts if old_mask_pii(t) != t)
     print(f"texts changed : old {changed_old:,}, new {changed_new:,}")
     print(f"texts masked differently by the new masking: {len(differ):,}")
-    sample = random.Random(args.seed).sample(differ, min(args.sample, len(differ)))
-    for n, (old, new) in enumerate(sample, 1):
-        for part in changed_parts(old, new):
+    by_category: dict[str, list[str]] = {}
+    for old, new in differ:
+        for category, part in changed_parts(old, new):
+            by_category.setdefault(category, []).append(part)
+    rng = random.Random(args.seed)
+    for category in ("newly masked", "no longer masked", "changed"):
+        parts = by_category.get(category, [])
+        print(f"\n{category}: {len(parts):,} places; a sample of {min(args.sample, len(parts))}:")
+        for n, part in enumerate(rng.sample(parts, min(args.sample, len(parts))), 1):
             print(f"{n:3d}. {part!r}")
     return 0
 

@@ -39,7 +39,10 @@ What is masked
   (``andi7 at gmail.com``), ending in a common top-level domain.
 - ``[NIK]``: 15–18 digit identity numbers (NIK 16, NIP 18 digits; also NOP PBB and card numbers of
   that length), with at most one space, dot or dash between digits. A run that reads as a date
-  (``13-02-2023 14-02-2023``) or a list of years (``2019 2020 2021 2022``) is not a NIK.
+  (``13-02-2023 14-02-2023``) or a list of years (``2019 2020 2021 2022``) is not a NIK. Also
+  shorter identity numbers right behind their label (NIK, NIP, NISN, NKK/no KK, BPJS, KIS, KIP,
+  PIP, JKN): ``NISN : 0101652260``, ``nik 357i064605850007`` (a letter typed for a digit), and
+  BPJS Kesehatan card numbers (13 digits starting ``000``) anywhere.
 - ``[TELEPON]``: phone numbers as the maintained ``phonenumbers`` package validates them (region
   ``ID``; any region after a ``+``). Candidates are runs of digits separated by up to three of
   space, tab, ``.``, ``-``, ``(``, ``)`` (``(022) 7000123``, ``0812 - 0648 - 7891``,
@@ -53,8 +56,13 @@ Not masked: years, dates and times (``08.30 - 10.00``, ``08-12-2022 10.00``), mo
 numbers, report ids, km markers (``KM 0+800``).
 
 Speed: a text without ``&``, invisible characters or non-NFKC characters is read as it is (no
-view is built); ``phonenumbers`` is called only for runs holding at least six digits; the e-mail
-expressions run only where an ``@`` or a word ``at`` occurs.
+view is built); a cheap scan for stretches of digits, separators and masking characters comes
+first, and the run expression and ``phonenumbers`` only look where such a stretch holds at least
+six digits; the e-mail expressions run only where an ``@`` or a word ``at`` occurs.
+
+Not covered (left as written): customer, account and registration numbers that are neither phone
+numbers nor identity numbers (PDAM ``no pelanggan 00206360870``, land certificate numbers,
+``No. Kitir``), and addresses or names.
 """
 
 from __future__ import annotations
@@ -163,7 +171,7 @@ _SPOKEN_EMAIL_RE = re.compile(
     rf"|{_PROVIDER}(?:\.{_LABEL})*\.{_TLD})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-_AT_WORD_RE = re.compile(r"(?<![A-Za-z])at(?![A-Za-z])|@", re.IGNORECASE)
+_AT_WORD_RE = re.compile(r"\bat\b", re.IGNORECASE)
 
 # --- digit runs: NIK/NIP and phone numbers ---------------------------------------------------
 _MASK_CHARS = "xX*\u2022"
@@ -171,6 +179,8 @@ _MASK_CHARS = "xX*\u2022"
 _RUN_RE = re.compile(
     rf"(?<![0-9+])(?:\+[ \t]?|\([ \t]?)?[0-9](?:[ \t.\-()]{{0,3}}[0-9{_MASK_CHARS}])*"
 )
+# A superset of the runs, cheap to scan for: where it holds fewer than six digits, no run can.
+_COARSE_RUN_RE = re.compile(rf"[0-9][0-9 \t.\-(){_MASK_CHARS}]*")
 _GROUP_RE = re.compile(rf"[0-9{_MASK_CHARS}]+")
 _NIK_RE = re.compile(r"(?<![0-9])(?:[0-9][ .\-]?){14,17}[0-9](?![0-9])")
 _DATE_RE = re.compile(
@@ -184,7 +194,7 @@ _YEARS_RE = re.compile(r"(?:(?:19|20)[0-9]{2}[ .\-]?)+")
 # (13 digits starting 000) anywhere.
 _LABELLED_ID_RE = re.compile(
     r"(?:(?<![A-Za-z])|(?<=\\n))(?:nik|nip|nisn|nkk|no\.?\s?kk|bpjs|kis|kip|pip|jkn)(?![A-Za-z])"
-    r"[^\S\n]{0,3}[:.=]?[^\S\n]{0,3}([0-9][0-9A-Za-z.\-]{8,24}[0-9])(?![0-9A-Za-z])",
+    r"[^\S\n]{0,3}(?:[:.=][^\S\n]{0,3}){0,2}([0-9][0-9A-Za-z.\-]{8,24}[0-9])(?![0-9A-Za-z])",
     re.IGNORECASE,
 )
 _BPJS_RE = re.compile(r"(?<![0-9])000[0-9]{10}(?![0-9])")
@@ -290,17 +300,21 @@ def _find_in_view(text: str) -> list[PiiMatch]:
     """Personal data in a normalised view, spans in view coordinates, ordered by position."""
     found: list[PiiMatch] = []
     taken: list[tuple[int, int]] = []
-    if _AT_WORD_RE.search(text):
+    if "@" in text or _AT_WORD_RE.search(text):
         for pattern in (_EMAIL_RE, _SPOKEN_EMAIL_RE):
             for m in pattern.finditer(text):
                 if not _overlaps(taken, *m.span()):
                     found.append(PiiMatch("email", *m.span()))
                     taken.append(m.span())
     runs = []
-    for run_match in _RUN_RE.finditer(text):
-        digit_count = sum(c.isdigit() for c in run_match.group())
-        if digit_count >= _MIN_RUN_DIGITS:
-            runs.append((run_match, digit_count))
+    for coarse in _COARSE_RUN_RE.finditer(text):  # the cheap pre-filter: >= 6 digits nearby
+        start, end = coarse.span()
+        if end - start < _MIN_RUN_DIGITS or sum(map(str.isdigit, coarse.group())) < 6:
+            continue
+        for run_match in _RUN_RE.finditer(text, max(0, start - 2), end):
+            digit_count = sum(map(str.isdigit, run_match.group()))
+            if digit_count >= _MIN_RUN_DIGITS:
+                runs.append((run_match, digit_count))
     for run_match, digit_count in runs:
         if digit_count < 13:
             continue

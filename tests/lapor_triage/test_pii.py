@@ -64,6 +64,7 @@ MASKED = [
     ("PBB no35-78-090-004-006-0336-0 ok", f"PBB no{N} ok"),
     ("NISN : 0101652260", f"NISN : {N}"),
     (r"Langit\nNISN : 0101652260\nNIK", rf"Langit\nNISN : {N}\nNIK"),  # literal \n of exports
+    ("Nisn. :  0064740563", f"Nisn. :  {N}"),
     ("nik 357i064605850007 knp", f"nik {N} knp"),  # a letter typed for a digit
     ("no bpjs ibu saya 0002238571642", f"no bpjs ibu saya {N}"),
     # e-mail addresses
