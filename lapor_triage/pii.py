@@ -58,7 +58,10 @@ numbers, report ids, km markers (``KM 0+800``).
 Speed: a text without ``&``, invisible characters or non-NFKC characters is read as it is (no
 view is built); a cheap scan for stretches of digits, separators and masking characters comes
 first, and the run expression and ``phonenumbers`` only look where such a stretch holds at least
-six digits; the e-mail expressions run only where an ``@`` or a word ``at`` occurs.
+six digits; the e-mail expressions run only where an ``@`` or a word ``at`` occurs. Validations
+are cached, and one text may cost at most 64 + one per 100 characters of them: past that budget
+a candidate is judged by its shape alone (masks more, never less), so a hostile text of digit
+groups stays linear in its length.
 
 Not covered (left as written): customer, account and registration numbers that are neither phone
 numbers nor identity numbers (PDAM ``no pelanggan 00206360870``, land certificate numbers,
@@ -67,6 +70,8 @@ numbers nor identity numbers (PDAM ``no pelanggan 00206360870``, land certificat
 
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 import unicodedata
@@ -200,6 +205,11 @@ _LABELLED_ID_RE = re.compile(
 _BPJS_RE = re.compile(r"(?<![0-9])000[0-9]{10}(?![0-9])")
 _MIN_RUN_DIGITS = 6
 _MAX_PHONE_DIGITS = 15
+# 0 + 7..12 national digits, or 62 + 8..12; numbers after a "+" may be as long as 15
+_MIN_NATIONAL_DIGITS, _MAX_NATIONAL_DIGITS = 8, 14
+_MASK_TO_ZERO = str.maketrans(dict.fromkeys(_MASK_CHARS, "0"))
+_VALIDATIONS_PER_TEXT = 64
+_PHONE_SHAPE_RE = re.compile(r"\+[1-9][0-9]{7,14}|(?:0|62)(?:8[1-9][0-9]{7,10}|[2-7][0-9]{6,10})")
 
 
 @dataclass(frozen=True)
@@ -218,10 +228,30 @@ def _is_nik(candidate: str) -> bool:
     return True
 
 
-def _overlaps(taken: list[tuple[int, int]], a: int, b: int) -> bool:
-    return any(a < e and s < b for s, e in taken)
+class _Taken:
+    """The spans already masked: disjoint, kept sorted, so an overlap test is one bisection."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, a: int, b: int) -> bool:
+        i = bisect.bisect_left(self.starts, b)  # spans before i start before b
+        return i > 0 and self.ends[i - 1] > a
+
+    def add(self, a: int, b: int) -> bool:
+        """Take ``[a, b)`` unless it overlaps a span already taken; True when taken."""
+        if self.overlaps(a, b):
+            return False
+        i = bisect.bisect_left(self.starts, a)
+        self.starts.insert(i, a)
+        self.ends.insert(i, b)
+        return True
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_phone(digits: str, plus: bool) -> bool:
     """``phonenumbers`` decides: valid for Indonesia (any country after an explicit ``+``)."""
     try:
@@ -240,7 +270,27 @@ def _is_phone(digits: str, plus: bool) -> bool:
     return phonenumbers.is_valid_number(number)
 
 
-def _phone_at(run: str, groups: list[re.Match[str]], i: int) -> tuple[int, int, int] | None:
+class _Budget:
+    """How many more ``phonenumbers`` validations one text may cost.
+
+    A hostile text (``"62 " * 7000``) offers thousands of candidates; past the budget a candidate
+    is judged by its shape alone (:data:`_PHONE_SHAPE_RE`), which masks more, never less."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, text_length: int) -> None:
+        self.left = _VALIDATIONS_PER_TEXT + text_length // 100
+
+    def is_phone(self, digits: str, plus: bool) -> bool:
+        if self.left > 0:
+            self.left -= 1
+            return _is_phone(digits, plus)
+        return bool(_PHONE_SHAPE_RE.fullmatch(("+" if plus else "") + digits))
+
+
+def _phone_at(
+    run: str, groups: list[re.Match[str]], i: int, budget: _Budget
+) -> tuple[int, int, int] | None:
     """The longest phone number starting at group ``i``: (start, end, last group) or None."""
     first = groups[i]
     before = run[groups[i - 1].end() : first.start()] if i else run[: first.start()]
@@ -248,48 +298,61 @@ def _phone_at(run: str, groups: list[re.Match[str]], i: int) -> tuple[int, int, 
     head = first.group()
     if head[0] in _MASK_CHARS or not (plus or head.startswith(("0", "62"))):
         return None
-    if i and not plus and before in {".", ",", "-"}:
-        return None  # a stretch never starts after a bare "." "," "-": money, dates (02-2023)
-    if not plus and _DATE_RE.match(run, first.start()):
-        return None  # 08-12-2022, 08 12 2022
-    last, total = i, 0
-    while last < len(groups) and total + len(groups[last].group()) <= _MAX_PHONE_DIGITS:
-        total += len(groups[last].group())
-        last += 1
-    for j in range(last - 1, i - 1, -1):
-        window = groups[i : j + 1]
-        text = "".join(g.group() for g in window)
-        if sum(c.isdigit() for c in text) < _MIN_RUN_DIGITS:
-            return None
-        if len(window) >= 2 and not plus:
-            sep = run[window[0].end() : window[1].start()]
+    if not plus:
+        if i and before in {".", ",", "-"}:
+            return None  # a stretch never starts after a bare "." "," "-": money, 02-2023
+        if _DATE_RE.match(run, first.start()):
+            return None  # 08-12-2022, 08 12 2022
+        lead = head if len(head) > 1 or i + 1 == len(groups) else head + groups[i + 1].group()
+        if lead.startswith("00"):
+            return None  # no Indonesian number starts 00 (and 000… is a BPJS card)
+        if i + 1 < len(groups):
+            sep = run[first.end() : groups[i + 1].start()]
             if len(head) <= 2 and head != "62" and sep in {".", "-"}:
                 return None  # 08.30 - 10.00 (a time), 02-2023 (a month)
-            if window[0].group() == "0" and sep in {".", ","}:
+            if head == "0" and sep in {".", ","}:
                 return None  # 0.5: a decimal fraction
-        digits = "".join("0" if c in _MASK_CHARS else c for c in text)
-        if _is_phone(digits, plus):
+    # the longest stretch of whole groups with at most 15 digits; digit counts at each boundary
+    parts: list[str] = []
+    bounds: list[int] = []
+    visible: list[int] = []
+    total = seen = 0
+    for index in range(i, len(groups)):  # no slice: a hostile run has thousands of groups
+        g = groups[index].group()
+        if total + len(g) > _MAX_PHONE_DIGITS:
+            break
+        parts.append(g)
+        total += len(g)
+        seen += sum(map(str.isdigit, g))
+        bounds.append(total)
+        visible.append(seen)
+    digits = "".join(parts).translate(_MASK_TO_ZERO)
+    for k in range(len(bounds) - 1, -1, -1):
+        if visible[k] < _MIN_RUN_DIGITS:
+            return None
+        if not plus and not _MIN_NATIONAL_DIGITS <= bounds[k] <= _MAX_NATIONAL_DIGITS:
+            continue
+        if budget.is_phone(digits[: bounds[k]], plus):
             start = first.start()
             if plus:
                 start = run.rindex("+", 0, start)
             elif before.strip(" \t") == "(" and run[first.end() :].lstrip(" \t").startswith(")"):
                 start = run.rindex("(", 0, start)  # (022) 7000123: the area code in brackets
-            return start, window[-1].end(), j
+            return start, groups[i + k].end(), i + k
     return None
 
 
-def _phones_in_run(run: str, offset: int, taken: list[tuple[int, int]]) -> list[PiiMatch]:
+def _phones_in_run(run: str, offset: int, taken: _Taken, budget: _Budget) -> list[PiiMatch]:
     """Phone numbers among the groups of one digit run (see the module docstring)."""
     groups = list(_GROUP_RE.finditer(run))
     found: list[PiiMatch] = []
     i = 0
     while i < len(groups):
-        hit = _phone_at(run, groups, i)
+        hit = _phone_at(run, groups, i, budget)
         if hit is not None:
             a, b = offset + hit[0], offset + hit[1]
-            if not _overlaps(taken, a, b):
+            if taken.add(a, b):
                 found.append(PiiMatch("phone", a, b))
-                taken.append((a, b))
                 i = hit[2] + 1
                 continue
         i += 1
@@ -299,13 +362,12 @@ def _phones_in_run(run: str, offset: int, taken: list[tuple[int, int]]) -> list[
 def _find_in_view(text: str) -> list[PiiMatch]:
     """Personal data in a normalised view, spans in view coordinates, ordered by position."""
     found: list[PiiMatch] = []
-    taken: list[tuple[int, int]] = []
+    taken = _Taken()
     if "@" in text or _AT_WORD_RE.search(text):
         for pattern in (_EMAIL_RE, _SPOKEN_EMAIL_RE):
             for m in pattern.finditer(text):
-                if not _overlaps(taken, *m.span()):
+                if taken.add(*m.span()):
                     found.append(PiiMatch("email", *m.span()))
-                    taken.append(m.span())
     runs = []
     for coarse in _COARSE_RUN_RE.finditer(text):  # the cheap pre-filter: >= 6 digits nearby
         start, end = coarse.span()
@@ -321,9 +383,8 @@ def _find_in_view(text: str) -> list[PiiMatch]:
         run, offset = run_match.group(), run_match.start()
         nik_spans = [m.span() for m in _NIK_RE.finditer(run) if _is_nik(m.group())]
         for a, b in nik_spans + [m.span() for m in _BPJS_RE.finditer(run)]:
-            if not _overlaps(taken, offset + a, offset + b):
+            if taken.add(offset + a, offset + b):
                 found.append(PiiMatch("nik", offset + a, offset + b))
-                taken.append((offset + a, offset + b))
     if any(digit_count >= 8 for _, digit_count in runs):
         for m in _LABELLED_ID_RE.finditer(text):
             number = m.group(1)
@@ -331,11 +392,11 @@ def _find_in_view(text: str) -> list[PiiMatch]:
             letters = sum(c.isalpha() for c in number)
             if digits < 8 or letters > 2 or not _is_nik(number):
                 continue
-            if not _overlaps(taken, *m.span(1)):
+            if taken.add(*m.span(1)):
                 found.append(PiiMatch("nik", *m.span(1)))
-                taken.append(m.span(1))
+    budget = _Budget(len(text))
     for run_match, _ in runs:
-        found.extend(_phones_in_run(run_match.group(), run_match.start(), taken))
+        found.extend(_phones_in_run(run_match.group(), run_match.start(), taken, budget))
     found.sort(key=lambda p: p.start)
     return found
 

@@ -9,8 +9,10 @@ import csv
 import re
 from pathlib import Path
 
+import phonenumbers
 import pytest
 
+from lapor_triage import pii
 from lapor_triage import text as text_module
 from lapor_triage.pii import contains_pii, find_pii, mask_pii
 
@@ -173,6 +175,25 @@ def test_text_module_re_exports_the_masking() -> None:
 @pytest.mark.parametrize("value", ["", "tanpa angka"])
 def test_nothing_to_mask_returns_the_same_text(value: str) -> None:
     assert mask_pii(value) is value
+
+
+def test_a_hostile_text_costs_a_bounded_number_of_validations(monkeypatch) -> None:
+    """1,000 distinct candidates that phonenumbers rejects, then a real number: the validations
+    stop at the budget, and the number after it is still masked (by its shape)."""
+    calls: list[str] = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(number: str, region: str | None = None):
+        calls.append(number)
+        return real_parse(number, region)
+
+    monkeypatch.setattr(pii.phonenumbers, "parse", counting_parse)
+    pii._is_phone.cache_clear()
+    text = ", ".join(f"01{n:08d}" for n in range(1000)) + ", hp 081234567890"
+    masked = mask_pii(text)
+    assert 0 < len(calls) <= 64 + len(text) // 100
+    assert masked.endswith(f"hp {T}")
+    assert "[" not in masked[: -len(f"hp {T}")]  # the rejected candidates were not masked
 
 
 @pytest.mark.skipif(not SURABAYA.exists(), reason=f"real data absent: {SURABAYA}")
