@@ -31,8 +31,8 @@ match is returned unchanged (the same object).
 
 What is masked
 --------------
-- ``[EMAIL]``: plain addresses (``nama@domain.tld``, also with spaces around ``@``) and obfuscated
-  ones: ``[at]``/``(at)``/``{at}``/``<at>`` and ``[dot]``/``(dot)``/`` dot ``
+- ``[EMAIL]``: plain addresses (``nama@domain.tld``; spaces around the ``@`` only before a common
+  top-level domain, so ``Instagram @akun.official`` stays) and obfuscated ones: ``[at]``/``(at)``/``{at}``/``<at>`` and ``[dot]``/``(dot)``/`` dot ``
   (``andi7 [at] gmail [dot] com``, ``andi7(at)gmail.com``). The bare word form
   ``andi7 at gmail dot com`` counts only when it clearly forms an address: a single-token name,
   then a domain that is either spelled with `` dot `` or is a well-known mail provider
@@ -176,13 +176,20 @@ _SPOKEN_EMAIL_RE = re.compile(
     rf"|{_PROVIDER}(?:\.{_LABEL})*\.{_TLD})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+# "andi7 @ gmail.com": spaces around a bare @ only with a common TLD ("Instagram @akun.official"
+# is a handle, not an address).
+_SPACED_EMAIL_RE = re.compile(
+    rf"(?<![A-Za-z0-9._%+-]){_LOCAL}(?:[^\S\n]+@[^\S\n]*|[^\S\n]*@[^\S\n]+)"
+    rf"{_LABEL}(?:{_DOT_MARK}{_LABEL})*{_DOT_MARK}{_TLD}(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 _AT_WORD_RE = re.compile(r"\bat\b", re.IGNORECASE)
 
 # --- digit runs: NIK/NIP and phone numbers ---------------------------------------------------
 _MASK_CHARS = "xX*\u2022"
 # A run: digits (and masking characters) separated by at most three of space, tab . - ( ).
 _RUN_RE = re.compile(
-    rf"(?<![0-9+])(?:\+[ \t]?|\([ \t]?)?[0-9](?:[ \t.\-()]{{0,3}}[0-9{_MASK_CHARS}])*"
+    rf"(?<![0-9+])(?:\(?[ \t]?\+[ \t]?|\([ \t]?)?[0-9](?:[ \t.\-()]{{0,3}}[0-9{_MASK_CHARS}])*"
 )
 # A superset of the runs, cheap to scan for: where it holds fewer than six digits, no run can.
 _COARSE_RUN_RE = re.compile(rf"[0-9][0-9 \t.\-(){_MASK_CHARS}]*")
@@ -333,11 +340,11 @@ def _phone_at(
         if not plus and not _MIN_NATIONAL_DIGITS <= bounds[k] <= _MAX_NATIONAL_DIGITS:
             continue
         if budget.is_phone(digits[: bounds[k]], plus):
-            start = first.start()
-            if plus:
-                start = run.rindex("+", 0, start)
-            elif before.strip(" \t") == "(" and run[first.end() :].lstrip(" \t").startswith(")"):
-                start = run.rindex("(", 0, start)  # (022) 7000123: the area code in brackets
+            start = run.rindex("+", 0, first.start()) if plus else first.start()
+            prev_end = groups[i - 1].end() if i else 0
+            lead = run[prev_end:start].rstrip(" \t")
+            if lead.endswith("(") and run[first.end() :].lstrip(" \t").startswith(")"):
+                start = prev_end + len(lead) - 1  # (022) 7000123, (+62) 812…: keep brackets whole
             return start, groups[i + k].end(), i + k
     return None
 
@@ -364,7 +371,7 @@ def _find_in_view(text: str) -> list[PiiMatch]:
     found: list[PiiMatch] = []
     taken = _Taken()
     if "@" in text or _AT_WORD_RE.search(text):
-        for pattern in (_EMAIL_RE, _SPOKEN_EMAIL_RE):
+        for pattern in (_EMAIL_RE, _SPOKEN_EMAIL_RE, _SPACED_EMAIL_RE):
             for m in pattern.finditer(text):
                 if taken.add(*m.span()):
                     found.append(PiiMatch("email", *m.span()))
@@ -373,7 +380,7 @@ def _find_in_view(text: str) -> list[PiiMatch]:
         start, end = coarse.span()
         if end - start < _MIN_RUN_DIGITS or sum(map(str.isdigit, coarse.group())) < 6:
             continue
-        for run_match in _RUN_RE.finditer(text, max(0, start - 2), end):
+        for run_match in _RUN_RE.finditer(text, max(0, start - 4), end):  # "( +" before
             digit_count = sum(map(str.isdigit, run_match.group()))
             if digit_count >= _MIN_RUN_DIGITS:
                 runs.append((run_match, digit_count))

@@ -51,6 +51,11 @@ MASKED = [
     ("0&amp;#56;12-3456-7890", T),  # doubly escaped
     ("0812-3456-xxxx", T),  # the visible part of a partly hidden number
     ("tel. +1 650-253-0000", f"tel. {T}"),  # any country after a +
+    ("(+62) 812 3456 7890", T),
+    ("hp ( +62 ) 812 3456 7890", f"hp {T}"),
+    ("+62 (0)812 3456 7890", T),
+    ("No HP/WA: 0812-3456-7890/0813-1111-2222", f"No HP/WA: {T}/{T}"),
+    ("https://wa.me/6281234567890?text=halo", f"https://wa.me/{T}?text=halo"),
     ("call center 08001926666 24 Agt", f"call center {T} 24 Agt"),
     # NIK, NIP and other identity numbers
     ("NIK saya 3273012345678901 mohon dicek", f"NIK saya {N} mohon dicek"),
@@ -81,6 +86,8 @@ MASKED = [
     ("andi7&#64;gmail.com", E),
     ("andi7＠gmail.com", E),
     (f"andi{ZW}7@gmail.com", E),
+    ("email: andi7 @ gmail.com", f"email: {E}"),
+    ("budi@contoh.go.id.", f"{E}."),
     # several kinds in one text
     (
         "NIK 3578012345678901, HP 0812-3456-7890, surel siti.aminah@contoh.go.id",
