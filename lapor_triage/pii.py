@@ -31,15 +31,17 @@ match is returned unchanged (the same object).
 
 What is masked
 --------------
-- ``[EMAIL]``: plain addresses (``nama@domain.tld``; spaces around the ``@`` only before a common
-  top-level domain, so ``Instagram @akun.official`` stays) and obfuscated ones: ``[at]``/``(at)``/``{at}``/``<at>`` and ``[dot]``/``(dot)``/`` dot ``
+- ``[EMAIL]``: plain addresses (``nama@domain.tld``; ``andi7 @ gmail.com`` with spaces around the ``@``
+  only before a common top-level domain, and with a space before it alone only for a well-known
+  provider, so the handles ``ig @akun.id`` and ``@akun.official`` stay) and obfuscated ones: ``[at]``/``(at)``/``{at}``/``<at>`` and ``[dot]``/``(dot)``/`` dot ``
   (``andi7 [at] gmail [dot] com``, ``andi7(at)gmail.com``). The bare word form
   ``andi7 at gmail dot com`` counts only when it clearly forms an address: a single-token name,
   then a domain that is either spelled with `` dot `` or is a well-known mail provider
   (``andi7 at gmail.com``), ending in a common top-level domain.
 - ``[NIK]``: 15–18 digit identity numbers (NIK 16, NIP 18 digits; also NOP PBB and card numbers of
   that length), with at most one space, dot or dash between digits. A run that reads as a date
-  (``13-02-2023 14-02-2023``) or a list of years (``2019 2020 2021 2022``) is not a NIK. Also
+  (``13-02-2023 14-02-2023``), a list of years (``2019 2020 2021 2022``) or a decimal number (the
+  coordinates ``-6.947123456789012, 107.5490468423915`` in LAPOR! exports) is not a NIK. Also
   shorter identity numbers right behind their label (NIK, NIP, NISN, NKK/no KK, BPJS, KIS, KIP,
   PIP, JKN): ``NISN : 0101652260``, ``nik 357i064605850007`` (a letter typed for a digit), and
   BPJS Kesehatan card numbers (13 digits starting ``000``) anywhere.
@@ -176,11 +178,11 @@ _SPOKEN_EMAIL_RE = re.compile(
     rf"|{_PROVIDER}(?:\.{_LABEL})*\.{_TLD})(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-# "andi7 @ gmail.com": spaces around a bare @ only with a common TLD ("Instagram @akun.official"
-# is a handle, not an address).
+# "andi7 @ gmail.com", "andi7 @gmail.com": spaces around a bare @ only before a common TLD, and a
+# space before the @ alone only with a well-known provider ("ig @akun.id" is a handle).
 _SPACED_EMAIL_RE = re.compile(
-    rf"(?<![A-Za-z0-9._%+-]){_LOCAL}(?:[^\S\n]+@[^\S\n]*|[^\S\n]*@[^\S\n]+)"
-    rf"{_LABEL}(?:{_DOT_MARK}{_LABEL})*{_DOT_MARK}{_TLD}(?![A-Za-z0-9])",
+    rf"(?<![A-Za-z0-9._%+@-]){_LOCAL}(?:[^\S\n]*@[^\S\n]+{_LABEL}(?:{_DOT_MARK}{_LABEL})*"
+    rf"|[^\S\n]+@{_PROVIDER}(?:\.{_LABEL})*){_DOT_MARK}{_TLD}(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _AT_WORD_RE = re.compile(r"\bat\b", re.IGNORECASE)
@@ -194,7 +196,8 @@ _RUN_RE = re.compile(
 # A superset of the runs, cheap to scan for: where it holds fewer than six digits, no run can.
 _COARSE_RUN_RE = re.compile(rf"[0-9][0-9 \t.\-(){_MASK_CHARS}]*")
 _GROUP_RE = re.compile(rf"[0-9{_MASK_CHARS}]+")
-_NIK_RE = re.compile(r"(?<![0-9])(?:[0-9][ .\-]?){14,17}[0-9](?![0-9])")
+_NIK_RE = re.compile(r"(?<![0-9])(?<![0-9][.,])(?:[0-9][ .\-]?){14,17}[0-9](?![0-9])")
+_DECIMAL_RE = re.compile(r"-?[0-9]{1,3}[.,][0-9]{12,}")  # -6.947123456789012: a coordinate
 _DATE_RE = re.compile(
     r"(?<![0-9])(?:0?[1-9]|[12][0-9]|3[01])[ .\-/](?:0?[1-9]|1[0-2])[ .\-/](?:19|20)?[0-9]{2}"
     r"(?![0-9])"
@@ -229,8 +232,13 @@ class PiiMatch:
 
 
 def _is_nik(candidate: str) -> bool:
-    """A NIK candidate that is not a date (13-02-2023 14-02-2023) nor a list of years."""
-    if _DATE_RE.search(candidate) or _YEARS_RE.fullmatch(candidate):
+    """A NIK candidate that is not a date (13-02-2023 14-02-2023), a list of years nor a decimal
+    number (the coordinates -6.947123456789012, 107.549046842391 that LAPOR! exports carry)."""
+    if (
+        _DATE_RE.search(candidate)
+        or _YEARS_RE.fullmatch(candidate)
+        or _DECIMAL_RE.fullmatch(candidate)
+    ):
         return False
     return True
 

@@ -87,6 +87,8 @@ MASKED = [
     ("andi7＠gmail.com", E),
     (f"andi{ZW}7@gmail.com", E),
     ("email: andi7 @ gmail.com", f"email: {E}"),
+    ("email: andi7 @gmail.com", f"email: {E}"),
+    ("email: andi7@ contoh.co.id", f"email: {E}"),
     ("budi@contoh.go.id.", f"{E}."),
     # several kinds in one text
     (
@@ -131,7 +133,9 @@ KEPT = [
     "3 x 4 meter",
     "versi 0.123456",
     "nilai 0,5 dan 0.75",
+    "titik koordinat : -6.947123456789012, 107.54904684239159",
     "Instagram @teamgukgukguk.official",
+    "akun instagram @planetsurfdiskon @orisurf.id, saya",
     "ketemu at kantor kelurahan",
     "meeting at 10.00 di balai RW",
     "NIK : [NIK]\nHP : [TELEPON]",
