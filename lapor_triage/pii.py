@@ -77,6 +77,7 @@ import functools
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import phonenumbers
@@ -107,7 +108,7 @@ class _View:
         return self.starts[start], self.ends[end - 1]
 
 
-def _rewrite(view: _View, pattern: re.Pattern[str], replace) -> _View:
+def _rewrite(view: _View, pattern: re.Pattern[str], replace: Callable[[str], str]) -> _View:
     """Apply ``replace`` to every match of ``pattern`` in the view, keeping the origin map."""
     text = view.text
     starts = view.starts if view.starts is not None else list(range(len(text)))
@@ -350,9 +351,9 @@ def _phone_at(
         if budget.is_phone(digits[: bounds[k]], plus):
             start = run.rindex("+", 0, first.start()) if plus else first.start()
             prev_end = groups[i - 1].end() if i else 0
-            lead = run[prev_end:start].rstrip(" \t")
-            if lead.endswith("(") and run[first.end() :].lstrip(" \t").startswith(")"):
-                start = prev_end + len(lead) - 1  # (022) 7000123, (+62) 812…: keep brackets whole
+            opening = run[prev_end:start].rstrip(" \t")
+            if opening.endswith("(") and run[first.end() :].lstrip(" \t").startswith(")"):
+                start = prev_end + len(opening) - 1  # (022) 7000123, (+62) 812…: brackets whole
             return start, groups[i + k].end(), i + k
     return None
 
@@ -440,7 +441,8 @@ def mask_pii(text: str) -> str:
     out: list[str] = []
     pos = 0
     for m in matches:
-        if m.start < pos:  # two view matches behind one original character (an entity)
+        if m.start < pos:  # two matches behind one original character (an entity): one token
+            pos = max(pos, m.end)
             continue
         out.append(text[pos : m.start])
         out.append(TOKENS[m.kind])
