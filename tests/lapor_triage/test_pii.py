@@ -172,6 +172,14 @@ def test_a_match_covers_the_entities_and_invisible_characters_inside_it() -> Non
     assert (match.kind, raw[match.start : match.end]) == ("phone", f"0&#56;12{ZW}3456-7890")
 
 
+def test_two_matches_behind_one_character_become_one_token() -> None:
+    """NFKC reads "½" as "1⁄2": the 1 ends a phone number and the 2 starts a NIK; the one token
+    must cover both, or the rest of the NIK would be left as written."""
+    raw = "hp 08123456789\u00bd273012345678901 ok"
+    assert [m.kind for m in find_pii(raw)] == ["phone", "nik"]
+    assert mask_pii(raw) == f"hp {T} ok"
+
+
 def test_find_pii_reports_kinds_in_order() -> None:
     found = find_pii("a@b.co 081234567890 3273012345678901")
     assert [m.kind for m in found] == ["email", "phone", "nik"]
