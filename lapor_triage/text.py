@@ -8,11 +8,16 @@ from __future__ import annotations
 import html
 import re
 
-# 16-digit NIK and 18-digit NIP (also written with spaces or dots between groups).
-_NIK_RE = re.compile(r"(?<!\d)(?:\d[ .-]?){14,17}\d(?!\d)")
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Indonesian phone numbers: +62 / 62 / 0 followed by 8-13 digits, separators allowed.
-_PHONE_RE = re.compile(r"(?<![\w])(?:\+62|62|0)[ .-]?8?\d(?:[ .-]?\d){6,12}(?!\d)")
+# The masking lives in lapor_triage.pii; these names stay importable from here for every caller.
+from lapor_triage.pii import (  # noqa: F401
+    EMAIL_TOKEN,
+    NIK_TOKEN,
+    PHONE_TOKEN,
+    contains_pii,
+    find_pii,
+    mask_pii,
+)
+
 _TAG_RE = re.compile(r"<\s*br\s*/?\s*>|</?\s*p\s*>", re.IGNORECASE)
 _ANY_TAG_RE = re.compile(r"<[^>]{1,200}>")
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
@@ -22,25 +27,6 @@ _SALUTATION_RE = re.compile(
     r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*[^\n,.:]{0,160}?(?:[,:.]+|\n|$)",
     re.IGNORECASE,
 )
-
-NIK_TOKEN = "[NIK]"
-PHONE_TOKEN = "[TELEPON]"
-EMAIL_TOKEN = "[EMAIL]"
-
-
-def mask_pii(text: str) -> str:
-    """Replace e-mail addresses, NIK/NIP numbers and phone numbers with placeholder tokens."""
-    if not text:
-        return text
-    text = _EMAIL_RE.sub(EMAIL_TOKEN, text)
-    text = _NIK_RE.sub(NIK_TOKEN, text)
-    text = _PHONE_RE.sub(PHONE_TOKEN, text)
-    return text
-
-
-def contains_pii(text: str) -> bool:
-    """True when ``text`` still holds something that looks like a NIK, phone number or e-mail."""
-    return bool(_EMAIL_RE.search(text) or _NIK_RE.search(text) or _PHONE_RE.search(text))
 
 
 def strip_html(text: str) -> str:
