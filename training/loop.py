@@ -158,7 +158,7 @@ def evaluate_predictor(
     classes = [str(c) for c in predictor.classes_]
     proba = predictor.predict_proba(records)
     if predictor.task == "reply-quality":
-        from lapor_triage.evaluation import reply_metrics
+        from lapor_triage.training import reply_metrics
 
         y_pred = [classes[i] for i in proba.argmax(axis=1)]
         reasons_true = [e.meta.get("reasons") for e in examples] if examples else None
@@ -171,8 +171,8 @@ def evaluate_predictor(
                 report_dir, labels, y_pred, proba, records, reasons_true=reasons_true
             )
         return metrics, files
-    from lapor_triage.evaluation.metrics import classification_metrics
-    from lapor_triage.evaluation.report import write_evaluation_report
+    from lapor_triage.training.metrics import classification_metrics
+    from lapor_triage.training.report import write_evaluation_report
 
     metrics = classification_metrics(labels, proba, classes)
     files = {}
