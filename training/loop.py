@@ -14,12 +14,12 @@ import numpy as np
 from rich.console import Console
 
 from lapor_triage.models.base import Predictor
+from lapor_triage.registry_client import TRAINING_INFO_FILE, read_training_info  # noqa: F401
 from lapor_triage.training.config import TrainConfig
 from lapor_triage.training.fingerprint import data_fingerprint
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 log = logging.getLogger(__name__)
-TRAINING_INFO_FILE = "training.json"
 PRIMARY_METRIC = {"report-type": "macro_f1", "agency": "top1_accuracy", "reply-quality": "macro_f1"}
 
 
@@ -299,9 +299,3 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
             result.tracking = log_training_run(config, result)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def read_training_info(model_dir: str | Path) -> dict[str, Any]:
-    """The ``training.json`` saved beside a model (empty when the model was saved elsewhere)."""
-    path = Path(model_dir) / TRAINING_INFO_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
