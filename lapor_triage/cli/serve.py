@@ -89,9 +89,11 @@ def prepare_models(settings: Any) -> str | None:
     a progress line per model on stderr. In production nothing is trained: the answer is the
     refusal message naming the tasks without a model.
     """
-    from lapor_triage.registry_client import CHAMPION
+    from lapor_triage.registry_client import CHAMPION, redact_uri, tracking_uri
     from lapor_triage.service.model_store import unconfigured_tasks
 
+    if settings.model_source != "local":  # the first look creates the embedded store: seconds
+        _say(f"looking for the models to serve (MLflow store {redact_uri(tracking_uri())})...")
     missing = unconfigured_tasks(settings)
     if not missing:
         return None
