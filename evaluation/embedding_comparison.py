@@ -108,7 +108,7 @@ def texts_to_encode(data: SplitData) -> list[str]:
 
 # --- scoring --------------------------------------------------------------------------------------
 def score(task: str, y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]) -> dict:
-    from lapor_triage.evaluation.metrics import classification_metrics
+    from lapor_triage.training.metrics import classification_metrics
 
     m = classification_metrics(list(y_true), proba, list(classes), ks=(1, 3))
     out = {"macro_f1": m["macro_f1"], "top1": m["top1_accuracy"], "top3": m["top3_accuracy"]}

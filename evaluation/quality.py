@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-from lapor_triage.evaluation.metrics import classification_metrics
+from lapor_triage.training.metrics import classification_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
@@ -169,7 +169,7 @@ def run_evaluation(
             f"top-1 {metrics['top1_accuracy']:.3f}, top-3 {metrics['top3_accuracy']:.3f}"
         )
         if output is not None and name == "default":
-            from lapor_triage.evaluation.report import write_evaluation_report
+            from lapor_triage.training.report import write_evaluation_report
 
             write_evaluation_report(
                 output / evaluation.name,

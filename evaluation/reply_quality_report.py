@@ -26,15 +26,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
-from lapor_triage.evaluation.reply_metrics import (
+from lapor_triage.models.reply_quality import ReplyQualityScorer
+from lapor_triage.training.records import Example
+from lapor_triage.training.reply_data import load_replies
+from lapor_triage.training.reply_metrics import (
     misjudged,
     render_markdown,
     reply_metrics,
     write_reply_report,
 )
-from lapor_triage.models.reply_quality import ReplyQualityScorer
-from lapor_triage.training.records import Example
-from lapor_triage.training.reply_data import load_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLIES_DIR = ROOT.parent / "shared" / "data" / "replies"

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from lapor_triage.training.records import DataError
+from lapor_triage.records import DataError
 
 # Characters that str.splitlines() and many line readers treat as line ends, although JSON allows
 # them raw inside strings: escaped, so every JSON line stays one line for every reader.

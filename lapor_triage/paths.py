@@ -45,3 +45,9 @@ def datasets_dir() -> Path:
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations))).resolve()
     return SOURCE_ROOT / "datasets"
+
+
+def default_model_dir(task: str) -> Path:
+    """Where ``lapor-triage serve`` keeps the default ``task`` model it trains from the demo data
+    (``training.defaults``), and where the service looks for it when nothing else is configured."""
+    return var_dir() / "models" / task

@@ -7,7 +7,7 @@ protection. :data:`CATALOGUE` writes that knowledge down, per kind of office (th
 daerah* of PP 18/2016 and the units most regional governments have), as short Indonesian phrases.
 
 :func:`catalogue_documents` turns it into extra training documents for the agency labels of a
-training set whose names match a kind (by :func:`training.labels.agency_key`-style lower-case
+training set whose names match a kind (by :func:`lapor_triage.labels.agency_key`-style lower-case
 patterns), so a rare office starts from its remit instead of from nothing. Labels that match no
 kind get nothing (kelurahan and kecamatan offices have no entry: they differ by place, not by
 remit); offices outside the training labels are never invented.

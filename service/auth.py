@@ -25,10 +25,10 @@ from enum import Enum
 
 from sqlalchemy import select
 
+from lapor_triage.labels import agency_key
 from lapor_triage.service.db import Database
 from lapor_triage.service.tables import ApiKey, utcnow
 from lapor_triage.text import mask_pii
-from lapor_triage.training.labels import agency_key
 
 KEY_PREFIX = "lt"
 _KEY_RE = re.compile(r"^lt_([A-Za-z0-9]{8,32})_([A-Za-z0-9_-]{16,128})$")

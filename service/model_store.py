@@ -7,10 +7,15 @@ set keeps serving and the failure is kept for ``/readyz`` and logged.
 
 Where models come from (``Settings.model_source``):
 
-- ``local``: the folders ``LAPOR_<TASK>_MODEL_DIR``; a task without a folder gets the default
-  model trained from ``datasets/demo`` (``training.defaults.ensure_default_models``);
+- ``local``: the folders ``LAPOR_<TASK>_MODEL_DIR``;
 - ``mlflow``: the registry alias (``champion``) of ``lapor-triage-<task>``;
-- ``auto`` (default): a configured folder, else the MLflow alias when set, else the default model.
+- ``auto`` (default): a configured folder, else the MLflow alias when set.
+
+A task with none of these (``local`` or ``auto``) falls back to the default model folder under
+``<home>/var/models`` when ``train_default_models`` is on and ``LAPOR_ENV`` is not ``production``.
+The service never trains: ``lapor-triage serve`` trains and registers the default models before it
+starts the server (``lapor_triage.cli.serve``). The service imports the models and the read-only
+registry client (``lapor_triage.registry_client``), no training code (README, "Layers").
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from lapor_triage import registry_client
 from lapor_triage.models.base import Predictor, load_model
+from lapor_triage.paths import default_model_dir
 from lapor_triage.service.settings import TASKS, Settings
 
 log = logging.getLogger(__name__)
@@ -162,13 +169,16 @@ class ModelStore:
             )
             if version is not None:
                 return self._from_mlflow(task, version)
-        if not self.settings.train_default_models:
-            log.warning("no %s model configured (set LAPOR_%s_MODEL_DIR)", task, _env(task))
-            return None
-        from lapor_triage.training.defaults import ensure_default_models
-
-        folder = ensure_default_models(tasks=(task,))[task]
-        return self._from_folder(task, Path(folder))
+        default = default_model_folder(self.settings, task)
+        if default is not None:
+            return self._from_folder(task, default)
+        log.warning(
+            "no %s model: set LAPOR_%s_MODEL_DIR, promote a champion (lapor-triage promote), or "
+            "let `lapor-triage serve` train the default models",
+            task,
+            _env(task),
+        )
+        return None
 
     def _from_folder(self, task: str, folder: Path) -> LoadedModel:
         predictor = load_model(folder)
@@ -184,12 +194,10 @@ class ModelStore:
         )
 
     def _from_mlflow(self, task: str, version: str) -> LoadedModel:
-        from lapor_triage.training.registry import model_folder
-        from lapor_triage.training.tracking import registered_model_name
-
-        folder = model_folder(task, version)
+        folder = registry_client.model_folder(task, version)
         loaded = self._from_folder(task, Path(folder))
-        source = f"models:/{registered_model_name(task)}@{self.settings.mlflow_alias}"
+        name = registry_client.registered_model_name(task)
+        source = f"models:/{name}@{self.settings.mlflow_alias}"
         return replace(loaded, source=source, version=str(version))
 
     # --- polling the MLflow alias ------------------------------------------------------------
@@ -242,9 +250,7 @@ def settle_heap() -> None:
 def champion_version(task: str, alias: str, required: bool = False) -> str | None:
     """The registry version carrying ``alias`` for ``task`` (None when there is none)."""
     try:
-        from lapor_triage.training.registry import get_by_alias
-
-        info = get_by_alias(task, alias)
+        info = registry_client.get_by_alias(task, alias)
     except Exception as exc:
         if required:
             raise ModelLoadError(f"{task}: cannot read the MLflow alias {alias!r}: {exc}") from exc
@@ -266,12 +272,35 @@ def _folder_hash(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def default_model_folder(settings: Settings, task: str) -> Path | None:
+    """The default ``task`` model that ``lapor-triage serve`` trained, when the settings allow it
+    and it is there: never in production (it is trained on the synthetic demo data)."""
+    if not settings.train_default_models or settings.env == "production":
+        return None
+    if settings.model_source == "mlflow":
+        return None
+    folder = default_model_dir(task)
+    return folder if registry_client.read_training_info(folder).get("task") == task else None
+
+
+def unconfigured_tasks(settings: Settings, tasks: tuple[str, ...] = TASKS) -> list[str]:
+    """The tasks for which the settings name no model: no folder (``local``, ``auto``) and no
+    version carrying the MLflow alias (``mlflow``, ``auto``). Default model folders do not count."""
+    missing = []
+    for task in tasks:
+        if settings.model_source in ("local", "auto") and settings.tasks_dir(task) is not None:
+            continue
+        if settings.model_source in ("mlflow", "auto"):
+            if champion_version(task, settings.mlflow_alias) is not None:
+                continue
+        missing.append(task)
+    return missing
+
+
 def _training_info(folder: Path) -> dict[str, Any]:
     try:
-        from lapor_triage.training.loop import read_training_info
-
-        return read_training_info(folder)
-    except Exception:  # a folder saved by hand has no training.json
+        return registry_client.read_training_info(folder)
+    except Exception:  # a folder saved by hand has no (readable) training.json
         return {}
 
 

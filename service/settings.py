@@ -72,7 +72,9 @@ class Settings(BaseSettings):
         "through another worker, and follows it (0: off; a reload then reaches one process only)",
     )
     train_default_models: bool = Field(
-        True, description="train the default models from datasets/demo when none are configured"
+        True,
+        description="`lapor-triage serve` trains default models from datasets/demo for the tasks "
+        "with none configured, and the service may load them (never in production)",
     )
 
     penerima: str | None = Field(

@@ -1,1 +1,1 @@
-"""Training: typed config, data loading, the training loop and MLflow logging."""
+"""Training: typed config, data loading, the training loop, metrics and reports, MLflow logging."""

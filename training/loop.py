@@ -14,12 +14,12 @@ import numpy as np
 from rich.console import Console
 
 from lapor_triage.models.base import Predictor
+from lapor_triage.registry_client import TRAINING_INFO_FILE, read_training_info  # noqa: F401
 from lapor_triage.training.config import TrainConfig
 from lapor_triage.training.fingerprint import data_fingerprint
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 log = logging.getLogger(__name__)
-TRAINING_INFO_FILE = "training.json"
 PRIMARY_METRIC = {"report-type": "macro_f1", "agency": "top1_accuracy", "reply-quality": "macro_f1"}
 
 
@@ -158,7 +158,7 @@ def evaluate_predictor(
     classes = [str(c) for c in predictor.classes_]
     proba = predictor.predict_proba(records)
     if predictor.task == "reply-quality":
-        from lapor_triage.evaluation import reply_metrics
+        from lapor_triage.training import reply_metrics
 
         y_pred = [classes[i] for i in proba.argmax(axis=1)]
         reasons_true = [e.meta.get("reasons") for e in examples] if examples else None
@@ -171,8 +171,8 @@ def evaluate_predictor(
                 report_dir, labels, y_pred, proba, records, reasons_true=reasons_true
             )
         return metrics, files
-    from lapor_triage.evaluation.metrics import classification_metrics
-    from lapor_triage.evaluation.report import write_evaluation_report
+    from lapor_triage.training.metrics import classification_metrics
+    from lapor_triage.training.report import write_evaluation_report
 
     metrics = classification_metrics(labels, proba, classes)
     files = {}
@@ -299,9 +299,3 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
             result.tracking = log_training_run(config, result)
     result.seconds = time.perf_counter() - started
     return result
-
-
-def read_training_info(model_dir: str | Path) -> dict[str, Any]:
-    """The ``training.json`` saved beside a model (empty when the model was saved elsewhere)."""
-    path = Path(model_dir) / TRAINING_INFO_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}

@@ -1,6 +1,8 @@
-"""MLflow tracking for training runs: where the store lives, and what one run logs.
+"""MLflow tracking for training runs: what one run logs.
 
-By default runs go to an embedded store inside the project, created on first use::
+Where the store lives is decided in ``lapor_triage.registry_client`` (the read-only client the
+service uses too) and re-exported here. By default runs go to an embedded store inside the
+project, created on first use::
 
     mlflow/mlflow.db      SQLite tracking + model registry database
     mlflow/artifacts/     artifact root (one folder per experiment)
@@ -37,6 +39,24 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from lapor_triage import __version__  # noqa: E402
 from lapor_triage.jsonl import json_line  # noqa: E402
+from lapor_triage.registry_client import (  # noqa: E402, F401  (the store: one place, re-exported)
+    HOME_ENV,
+    PYFUNC_MODEL_DIR_KEY,
+    TAG_PRIMARY,
+    TRACKING_ENV,
+    artifact_root,
+    ensure_local_store,
+    get_client,
+    is_database_uri,
+    is_local_store,
+    local_store_uri,
+    mlflow_dir,
+    project_root,
+    quiet_mlflow,
+    redact_uri,
+    registered_model_name,
+    tracking_uri,
+)
 from lapor_triage.text import mask_pii  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,13 +64,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-HOME_ENV = "LAPOR_TRIAGE_HOME"
-TRACKING_ENV = "MLFLOW_TRACKING_URI"
 MODEL_ARTIFACT = "model"  # name of the logged pyfunc model inside a run
 EVAL_SPLIT_ARTIFACT = "eval/eval_split.jsonl"
 FINGERPRINT_ARTIFACT = "data/fingerprint.json"
 CONFIG_ARTIFACT = "config/train_config.yaml"
-PYFUNC_MODEL_DIR_KEY = "model_dir"  # key of the lapor-triage model folder in the pyfunc artifacts
 # Top-level packages copied into the logged model, so it loads where lapor-triage is not installed
 # (Spark workers, `mlflow models serve` with a virtualenv).
 # What a logged pyfunc model carries as code: (package, sub-folder of the copied lapor_triage).
@@ -60,7 +77,6 @@ BASE_REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "joblib")
 # Tag names (shared with training.registry).
 TAG_TASK = "lapor_triage.task"
 TAG_VERSION = "lapor_triage.version"
-TAG_PRIMARY = "lapor_triage.primary_metric"
 TAG_DATA_SHA = "lapor_triage.data_sha256"
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
 TAG_GIT_DIRTY = "lapor_triage.git_dirty"
@@ -92,94 +108,8 @@ class TrackedRun:
         )
 
 
-# --- where the store lives ----------------------------------------------------------------------
-def project_root() -> Path:
-    """The folder holding ``mlflow/``: ``$LAPOR_TRIAGE_HOME``, else the source checkout (editable
-    install), else ``~/.lapor-triage`` (see ``lapor_triage.paths.home``)."""
-    from lapor_triage.paths import home
-
-    return home()
-
-
-def mlflow_dir() -> Path:
-    return project_root() / "mlflow"
-
-
-def local_store_uri() -> str:
-    return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
-
-
-def artifact_root() -> Path:
-    return mlflow_dir() / "artifacts"
-
-
-# mlflow.set_tracking_uri() also exports MLFLOW_TRACKING_URI (for subprocesses): remember the
-# value we exported so it is not mistaken for the user's choice later on.
-_exported_uri: str | None = None
-
-
-def tracking_uri(uri: str | None = None) -> str:
-    """The tracking URI in use: ``uri`` if given, else ``$MLFLOW_TRACKING_URI``, else the local store."""
-    env = os.environ.get(TRACKING_ENV)
-    if env and env == _exported_uri:
-        env = None
-    return uri or env or local_store_uri()
-
-
-def is_local_store(uri: str) -> bool:
-    return uri == local_store_uri()
-
-
-def is_database_uri(uri: str) -> bool:
-    """A SQLAlchemy database URI (sqlite, postgresql, mysql, mssql), not a tracking server."""
-    return uri.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql", "mssql")
-
-
-def quiet_mlflow() -> None:
-    """Keep MLflow offline and quiet: no telemetry, no migration/INFO chatter."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    try:  # drop a telemetry client started before our environment variable was set
-        from mlflow.telemetry.client import set_telemetry_client
-
-        set_telemetry_client()
-    except Exception:  # pragma: no cover - telemetry API changed: the env var still applies
-        pass
-    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def ensure_local_store(uri: str | None = None) -> str:
-    """Point MLflow at the tracking store (creating the embedded one on first use); return its URI."""
-    import mlflow
-
-    quiet_mlflow()
-    global _exported_uri
-    user_env = os.environ.get(TRACKING_ENV)
-    uri = tracking_uri(uri)
-    if is_local_store(uri):
-        artifact_root().mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    if os.environ.get(TRACKING_ENV) != user_env or user_env == _exported_uri:
-        _exported_uri = os.environ.get(TRACKING_ENV)
-    return uri
-
-
-def get_client(uri: str | None = None) -> Any:
-    """An ``MlflowClient`` on the configured store."""
-    from mlflow import MlflowClient
-
-    uri = ensure_local_store(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
 def experiment_name(task: str, config: Any = None) -> str:
     return getattr(config, "experiment", None) or f"lapor-triage-{task}"
-
-
-def registered_model_name(task: str) -> str:
-    return f"lapor-triage-{task}"
 
 
 def ensure_experiment(name: str, uri: str | None = None) -> str:
@@ -602,11 +532,6 @@ def _is_number(v: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def redact_uri(uri: str) -> str:
-    """The URI without a password (postgresql://user:secret@host → postgresql://user:***@host)."""
-    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", uri)
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from lapor_triage.models.base import ModelFormatError
-    from lapor_triage.training.records import DataError
+    from lapor_triage.records import DataError
     from lapor_triage.training.tracking import TrackingError
 
     try:

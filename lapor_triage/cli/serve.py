@@ -1,8 +1,13 @@
 """``lapor-triage serve``: run the HTTP service (uvicorn) on the embedded default.
 
-With no configuration it uses SQLite under ``<home>/var``, the embedded MLflow store, and default
-models trained from ``datasets/demo`` on first run. All settings: ``LAPOR_*`` environment
-variables (see ``service/settings.py``).
+With no configuration it uses SQLite under ``<home>/var`` and the embedded MLflow store. A task
+with no model configured gets a default model trained from ``datasets/demo`` here, BEFORE the
+server starts, with one progress line per model; each is registered in the MLflow store and made
+``champion`` when there is none (``training.defaults``). The service only loads models.
+``serving on http://…`` is printed once the server answers ``/readyz`` with 200.
+``LAPOR_ENV=production`` with a task that has no model configured refuses to start: the default
+models are trained on synthetic demo data. All settings: ``LAPOR_*`` environment variables (see
+``service/settings.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import multiprocessing.connection
 import signal
 import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -49,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     except InsecureSettingsError as exc:
         print(f"lapor-triage serve: error: {exc}", file=sys.stderr)
         return 2
+    refused = prepare_models(settings)
+    if refused:
+        print(f"lapor-triage serve: error: {refused}", file=sys.stderr)
+        return 2
     _development_admin_key(settings)
     common = dict(
         host=args.host,
@@ -57,12 +67,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         proxy_headers=False,
     )
-    print(f"lapor-triage: serving on http://{args.host}:{args.port} (docs: /docs)", file=sys.stderr)
+    announce_when_ready(args.host, args.port)
     if args.workers > 1:
-        # Load (and on first run, train) the models once before the workers start.
-        from lapor_triage.service.model_store import ModelStore
-
-        ModelStore(settings).reload()
         if hasattr(socket, "SO_REUSEPORT"):
             return serve_workers(args.workers, common)
         uvicorn.run(
@@ -73,6 +79,91 @@ def run(args: argparse.Namespace) -> int:
 
         uvicorn.run(create_app(settings), **common)
     return 0
+
+
+def prepare_models(settings: Any) -> str | None:
+    """Make sure every task has a model to load before the server starts; return why not to start.
+
+    Tasks with no model configured (``service.model_store.unconfigured_tasks``) get the default
+    model trained from the demo data, registered and made champion (``training.defaults``), with
+    a progress line per model on stderr. In production nothing is trained: the answer is the
+    refusal message naming the tasks without a model.
+    """
+    from lapor_triage.registry_client import CHAMPION, redact_uri, tracking_uri
+    from lapor_triage.service.model_store import unconfigured_tasks
+
+    if settings.model_source != "local":  # the first look creates the embedded store: seconds
+        _say(f"looking for the models to serve (MLflow store {redact_uri(tracking_uri())})...")
+    missing = unconfigured_tasks(settings)
+    if not missing:
+        return None
+    if settings.env == "production":
+        envs = ", ".join(f"LAPOR_{t.upper().replace('-', '_')}_MODEL_DIR" for t in missing)
+        return (
+            f"refusing to start with LAPOR_ENV=production: no model is configured for "
+            f"{', '.join(missing)}. Set {envs}, or register a model and promote it "
+            f"(`lapor-triage train ...`, then `lapor-triage promote TASK VERSION`) so that the "
+            f"MLflow alias {settings.mlflow_alias!r} points at it. The default models are trained "
+            f"on the synthetic demo data and are never served in production."
+        )
+    if not settings.train_default_models or (
+        settings.model_source == "mlflow" and settings.mlflow_alias != CHAMPION
+    ):
+        print(
+            f"lapor-triage: warning: no model for {', '.join(missing)}; /readyz answers 503 "
+            "until one is configured",
+            file=sys.stderr,
+        )
+        return None
+    from lapor_triage.training.defaults import ensure_default_models
+
+    ensure_default_models(tasks=tuple(missing), progress=_say)
+    return None
+
+
+def announce_when_ready(
+    host: str, port: int, poll_seconds: float = 0.25, patience_seconds: float = 60.0
+) -> threading.Thread:
+    """Print ``serving on http://…`` once ``/readyz`` answers 200, from a background thread.
+
+    When the server answers but stays not ready for ``patience_seconds``, say so once (with the
+    answer) rather than leave the console silent.
+    """
+    shown = f"[{host}]" if ":" in host else host
+    ask = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, shown)
+    url = f"http://{ask}:{port}/readyz"
+
+    def watch() -> None:
+        import httpx
+
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # no log line per poll
+        first_answer: float | None = None
+        complained = False
+        while True:
+            try:
+                response = httpx.get(url, timeout=5)
+            except httpx.HTTPError:
+                response = None
+            if response is not None and response.status_code == 200:
+                _say(f"serving on http://{shown}:{port} (docs: /docs)")
+                return
+            if response is not None:
+                first_answer = first_answer or time.monotonic()
+                if not complained and time.monotonic() - first_answer > patience_seconds:
+                    complained = True
+                    _say(
+                        f"the server answers but is not ready ({response.status_code}: "
+                        f"{response.text[:300]}); see the log above"
+                    )
+            time.sleep(poll_seconds)
+
+    thread = threading.Thread(target=watch, name="lapor-triage-ready", daemon=True)
+    thread.start()
+    return thread
+
+
+def _say(line: str) -> None:
+    print(f"lapor-triage: {line}", file=sys.stderr, flush=True)
 
 
 def serve_workers(n: int, common: dict[str, Any]) -> int:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lapor_triage.evaluation.metrics import (
+from lapor_triage.models.report_type import ReportTypeClassifier
+from lapor_triage.training.metrics import (
     ClassificationEvaluator,
     classification_metrics,
     coverage_curve,
     expected_calibration_error,
 )
-from lapor_triage.models.report_type import ReportTypeClassifier
 
 CLASSES = ["a", "b", "c"]
 # predictions (argmax): a, a, b, c, c ; truth: a, b, b, c, a

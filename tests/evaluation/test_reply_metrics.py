@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lapor_triage.evaluation.reply_metrics import (
+from lapor_triage.training.reply_metrics import (
     ReplyEvaluator,
     misjudged,
     reply_metrics,

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from lapor_triage.evaluation.report import write_evaluation_report
+from lapor_triage.training.report import write_evaluation_report
 
 
 @pytest.fixture(scope="module")

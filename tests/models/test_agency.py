@@ -163,8 +163,8 @@ def test_class_weight_options(data) -> None:
 
 # --- quality floors on the real data (time split; see evaluation/quality.py) -----------------------
 def _real_agency_metrics(evaluation_name: str) -> dict[str, float]:
-    from lapor_triage.evaluation.metrics import classification_metrics
     from lapor_triage.evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
+    from lapor_triage.training.metrics import classification_metrics
     from tests.conftest import SHARED_DATA, shared_file
 
     evaluation = EVALUATIONS_BY_NAME[evaluation_name]

@@ -155,8 +155,8 @@ def test_unknown_sentence_transformer_without_package_names_the_extra() -> None:
 # --- quality floors on the real data (time split; see evaluation/quality.py) -----------------------
 @pytest.mark.slow
 def test_report_type_quality_floor_on_real_data() -> None:
-    from lapor_triage.evaluation.metrics import classification_metrics
     from lapor_triage.evaluation.quality import EVALUATIONS_BY_NAME, load_split, record_of
+    from lapor_triage.training.metrics import classification_metrics
     from tests.conftest import SHARED_DATA, shared_file
 
     evaluation = EVALUATIONS_BY_NAME["report-type"]

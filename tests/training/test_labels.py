@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from lapor_triage.training.labels import (
+from lapor_triage.labels import (
     REPORT_TYPES,
     AgencyNormaliser,
     UnknownLabelError,

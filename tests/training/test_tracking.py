@@ -395,9 +395,9 @@ def test_same_data_and_config_give_the_same_metrics_in_mlflow(store: Path, tmp_p
     from tests.conftest import DEMO_DIR
 
     try:
-        import lapor_triage.evaluation.metrics  # noqa: F401
         import lapor_triage.models.report_type  # noqa: F401
         import lapor_triage.training.data  # noqa: F401
+        import lapor_triage.training.metrics  # noqa: F401
         from lapor_triage.training.loop import run_training
         from lapor_triage.training.tracking import get_client
     except ModuleNotFoundError as exc:

@@ -2,7 +2,7 @@
 
 ``write_evaluation_report(out_dir, y_true, proba, classes, task)`` writes::
 
-    metrics.json          every classification metric (see evaluation.metrics)
+    metrics.json          every classification metric (see training.metrics)
     per_class.csv / .md   precision, recall, F1 and support per label
     confusion_matrix.png  (agencies: the most frequent labels only, the rest pooled as "(lainnya)")
     calibration.png       reliability diagram of the top prediction
@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lapor_triage.evaluation.metrics import classification_metrics, coverage_curve  # noqa: E402
+from lapor_triage.training.metrics import classification_metrics, coverage_curve  # noqa: E402
 
 OTHER = "(lainnya)"
 

@@ -1,7 +1,7 @@
 """Metrics and report for reply quality (normatif vs substantif).
 
 ``reply_metrics`` returns a flat ``dict[str, float]`` (ready for MLflow): the classification
-metrics of :func:`evaluation.metrics.classification_metrics` plus
+metrics of :func:`training.metrics.classification_metrics` plus
 
 * ``bucket/<name>/macro_f1`` and ``bucket/<name>/n`` for reply-length buckets (``len_short`` <
   150 characters, ``len_medium`` 150–399, ``len_long`` ≥ 400) and for replies with / without digits
@@ -78,7 +78,7 @@ def reply_metrics(
         )
     out: dict[str, float] = {}
     if proba is not None and len(y_true):
-        from lapor_triage.evaluation.metrics import classification_metrics
+        from lapor_triage.training.metrics import classification_metrics
 
         out.update(classification_metrics(y_true, np.asarray(proba), LABELS, ks=(1,)))
         out.pop("top1_accuracy", None)
@@ -212,7 +212,7 @@ def write_reply_report(
     title: str = "Reply quality",
 ) -> dict[str, Path]:
     """metrics.json, reply_report.md, confusion_matrix.png (and calibration.png with proba)."""
-    from lapor_triage.evaluation.report import plot_calibration, plot_confusion_matrix
+    from lapor_triage.training.report import plot_calibration, plot_confusion_matrix
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
