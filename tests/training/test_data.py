@@ -268,9 +268,9 @@ def test_real_national_posts_take_the_agency_from_the_salutation_and_drop_it() -
 
 def test_demo_data_loads_for_both_tasks() -> None:
     reports = DEMO_DIR / "reports.csv"
-    if not reports.exists():
-        pytest.skip(f"demo data {reports} is not built yet")
-    paths = [reports] + [p for p in [DEMO_DIR / "feedback.jsonl"] if p.exists()]
+    feedback = DEMO_DIR / "feedback.jsonl"
+    assert reports.is_file() and feedback.is_file(), "the demo data belongs to the repository"
+    paths = [reports, feedback]
     types = load_dataset(paths, "report-type")
     agencies = load_dataset(paths, "agency")
     for result in (types, agencies):
