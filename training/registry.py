@@ -318,7 +318,7 @@ def load_eval_split(task: str, version: int | str, uri: str | None = None) -> tu
             f"{registered_model_name(task)} version {version}: run {info.run_id} logged no "
             f"evaluation split ({EVAL_SPLIT_ARTIFACT}); pass evaluation data explicitly"
         ) from exc
-    return read_eval_split(text)
+    return read_eval_split(text, f"runs:/{info.run_id}/{EVAL_SPLIT_ARTIFACT}")
 
 
 def score(predictor: Predictor, records: Sequence[Any], labels: Sequence[str]) -> dict[str, float]:

@@ -703,17 +703,24 @@ def test_malformed_csv_rows_are_skipped(tmp_path: Path) -> None:
         load_dataset(path, "report-type", strict=True)
 
 
-def test_json_values_of_the_wrong_shape_are_malformed_rows(tmp_path: Path) -> None:
+def test_json_values_of_the_wrong_shape(tmp_path: Path) -> None:
+    """A line that is not an object breaks the file (lapor_triage.jsonl policy) unless skipping
+    is asked for; an object whose text is not a string is a malformed row."""
     path = write_jsonl(
         tmp_path / "x.jsonl",
         [{"text": "ok", "label": "aspirasi"}, [1, 2], {"text": {"a": 1}, "label": "aspirasi"}],
     )
-    result = load_dataset(path, "report-type")
+    with pytest.raises(DataError) as err:
+        load_dataset(path, "report-type")
+    assert (err.value.file, err.value.row) == (str(path), 2)
+    assert "line 2" in str(err.value) and "not a JSON object" in str(err.value)
+    result = load_dataset(path, "report-type", on_bad_line="skip")
     assert len(result.examples) == 1
     assert {(s.reason, s.row) for s in result.summary.skipped} == {
-        ("malformed_row", 2),
+        ("malformed_json", 2),
         ("malformed_row", 3),
     }
+    assert_accounted(result)
 
 
 # ----------------------------------------------------------------------- bad input: files ---
@@ -798,7 +805,8 @@ def test_malformed_json_line(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         load_dataset(path, "report-type")
     assert (err.value.file, err.value.row) == (str(path), 2)
-    assert "malformed JSON" in str(err.value)
+    msg = str(err.value)
+    assert "line 2" in msg and "cut off" in msg and "JSON Lines" in msg
 
 
 @pytest.mark.parametrize(
