@@ -697,6 +697,8 @@ class _Loader:
         self.summary = LoadSummary()
         self.examples: list[Example] = []
         self.seen_ids: dict[tuple[str, str], tuple[str, int | None, int]] = {}
+        self.columns: dict[str, _Columns] = {}  # file -> its header (layout detection)
+        self.layouts: dict[str, str] = {}  # file -> layout name
 
     # -- bookkeeping ------------------------------------------------------------------------
     def skip(
@@ -793,6 +795,7 @@ class _Loader:
         layout = _resolve_layout(
             cols, self.task, file, header_row, text_column, label_column, date_column, id_column
         )
+        self.columns[file], self.layouts[file] = cols, layout.name
         index = {}
         for i, h in enumerate(header_cells):
             index.setdefault(h, i)
@@ -838,6 +841,7 @@ class _Loader:
         if not objects:
             raise DataError("no JSON objects in the file (expected one object per line)", file=file)
         if all("kind" in obj for obj in objects[:20]):
+            self.layouts[file] = "feedback"
             self.load_feedback(table, source)
             return
         header: list[str] = []
@@ -849,6 +853,7 @@ class _Loader:
         layout = _resolve_layout(
             cols, self.task, file, None, text_column, label_column, date_column, id_column
         )
+        self.columns[file], self.layouts[file] = cols, layout.name
         for row_no, obj in _progress(table.records, f"reading {Path(file).name}"):
             self.summary.rows_read[file] += 1
             if not isinstance(obj, dict):
@@ -1098,11 +1103,87 @@ def load_dataset(
             loader.load_records(*args)
         else:
             loader.load_tabular(*args)
+    _check_explicit_columns(
+        loader,
+        {
+            "text": text_column,
+            "label": label_column if task else None,
+            "date": date_column,
+            "id": id_column,
+        },
+    )
     if task == "agency" and unify_regional_names(loader.examples, loader.normaliser):
         loader.summary.label_counts = Counter(
             e.label for e in loader.examples if e.label is not None
         )
     return LoadResult(examples=loader.examples, summary=loader.summary)
+
+
+def _check_explicit_columns(loader: _Loader, given: dict[str, str | None]) -> None:
+    """An explicit column is honoured where a file has it, and never ignored without a word.
+
+    Files of a known layout (LAPOR! export, Surabaya, posts, feedback) that lack it keep their own
+    columns, with a warning naming the file; a column that no file has at all is an error listing
+    the columns found.
+    """
+    for what, column in given.items():
+        if not column:
+            continue
+        has = {f for f, cols in loader.columns.items() if column in cols}
+        if not has:
+            found = "; ".join(f"{f}: {cols.found()}" for f, cols in loader.columns.items())
+            kinds = ", ".join(sorted(set(loader.layouts.values())))
+            raise DataError(
+                f"column {column!r} given as the {what} column is in none of the files "
+                f"({kinds} layout); columns found: {found or 'none (feedback export)'}",
+                file=", ".join(loader.layouts),
+                column=column,
+            )
+        for file, name in loader.layouts.items():
+            if file not in has:
+                log.warning(
+                    "%s: no column %r (given as the %s column): this %s file keeps its own "
+                    "%s column",
+                    file,
+                    column,
+                    what,
+                    name.replace("_", " "),
+                    what,
+                )
+
+
+def file_layouts(
+    paths: str | Path | Iterable[str | Path],
+    task: str | None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> list[tuple[str, str, list[str]]]:
+    """``(file, layout name, columns found)`` per file, without loading its rows.
+
+    Serves ``lapor-triage train``, which refuses to guess the columns of a ``generic`` file.
+    Raises :class:`~training.records.DataError` as :func:`load_dataset` would for a file it cannot
+    read or whose layout lacks a column it needs.
+    """
+    out = []
+    for path in _as_paths(paths):
+        file = str(path)
+        table = _read_table(path, file)
+        if table.fmt in {"jsonl", "json"}:
+            objects = [obj for _, obj in table.records if isinstance(obj, dict)]
+            if objects and all("kind" in obj for obj in objects[:20]):
+                out.append((file, "feedback", sorted({str(k) for o in objects for k in o})))
+                continue
+            header = list(dict.fromkeys(str(k) for o in objects for k in o))
+        else:
+            head = [[_cell_str(v) for v in r] for _, r in table.records[:HEADER_SEARCH_ROWS]]
+            idx = _find_header_index(head, [c for c in (text_column, label_column) if c])
+            if idx is None:
+                raise DataError("no header row found (the file has no non-empty rows)", file=file)
+            header = [h for h in head[idx] if h.strip()]
+        cols = _Columns(header)
+        layout = _resolve_layout(cols, task, file, None, text_column, label_column, None, None)
+        out.append((file, layout.name, header))
+    return out
 
 
 _REGION_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
@@ -1200,6 +1281,7 @@ __all__ = [
     "REPORT_TYPES",
     "SKIP_REASONS",
     "TASKS",
+    "file_layouts",
     "label_counts_by_source",
     "load_dataset",
     "parse_date",
