@@ -161,13 +161,14 @@ def plot_calibration(
 ) -> Path:
     """Reliability diagram of the top prediction over equal-count bins, ``n`` shown per bin.
 
-    Each point is one bin (mean confidence, accuracy) with its 95 % Wilson interval and its count;
-    the lower panel is the distribution of confidence (all reports, 20 fixed-width bars).
+    Each point is one bin (mean confidence, accuracy) with its 95 % Wilson interval; the strip
+    under it gives each bin's count n; the lower panel is the distribution of confidence (all
+    reports, 20 fixed-width bars).
     """
     bins = calibration_bins(y_true, proba, classes, n_bins=n_bins)
     conf = np.asarray(proba, dtype=float).max(axis=1) if len(y_true) else np.zeros(0)
-    fig, (ax, ax2) = plt.subplots(
-        2, 1, figsize=(6, 6.5), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
+    fig, (ax, ax_n, ax2) = plt.subplots(
+        3, 1, figsize=(6, 6.8), gridspec_kw={"height_ratios": [3, 0.28, 1]}, sharex=True
     )
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     if bins:
@@ -179,26 +180,42 @@ def plot_calibration(
             x, acc, yerr=[acc - lo, hi - acc], fmt="o-", color="tab:blue", ecolor="tab:blue",
             elinewidth=1, capsize=3, label="model (95 % interval)",
         )  # fmt: skip
+        last = -1.0
         for b, xi in zip(bins, x, strict=True):
-            # n of each bin, upright at the foot of its point: close bins never overlap
-            ax.text(
-                xi, 0.0, f"n={int(b['n'])}", rotation=90, ha="center", va="bottom",
-                fontsize=7, color="tab:blue",
-            )  # fmt: skip
+            # n of each bin in a strip of its own under the point; where bins crowd (confidence
+            # near 1), a label that would overlap its neighbour is left out (the title has them)
+            if xi - last < 0.035:
+                continue
+            ax_n.text(xi, 0.5, str(int(b["n"])), ha="center", va="center", fontsize=7)
+            last = xi
     total = int(sum(b["n"] for b in bins))
+    counts = sorted({int(b["n"]) for b in bins})
+    each = (
+        ""
+        if not counts
+        else f" of {counts[0]}"
+        if len(counts) == 1
+        else f" of {counts[0]}–{counts[-1]}"
+    )
     ax.set_ylabel("accuracy of the top prediction")
     ax.set_ylim(-0.02, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     ax.set_title(
-        f"Reliability diagram: {len(bins)} equal-count bin{'s' * (len(bins) != 1)}, "
-        f"{total} reports",
+        f"Reliability diagram: {len(bins)} equal-count bin{'s' * (len(bins) != 1)}{each} "
+        f"({total} reports)",
         fontsize=10,
     )
+    ax_n.set_ylim(0, 1)
+    ax_n.set_yticks([])
+    ax_n.tick_params(axis="x", length=0)
+    ax_n.set_ylabel("n", rotation=0, ha="right", va="center")
+    for side in ("top", "right", "left"):
+        ax_n.spines[side].set_visible(False)
     ax2.hist(conf, bins=20, range=(0, 1), color="tab:grey")
     ax2.set_xlabel("confidence (top probability)")
     ax2.set_ylabel("reports")
-    ax2.set_xlim(0, 1)
+    ax2.set_xlim(0, 1.02)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -86,8 +86,8 @@ def test_calibration_png_shows_n_per_bin(tmp_path, agency_case, monkeypatch) -> 
 
     monkeypatch.setattr(report.plt, "close", keep_texts)
     report.plot_calibration(y, proba, classes, tmp_path / "c.png")
-    assert texts.count("n=30") == 10
-    assert any("10 equal-count bins, 300 reports" in t for t in texts)
+    assert texts.count("30") == 10
+    assert any("10 equal-count bins of 30 (300 reports)" in t for t in texts)
 
 
 def test_coverage_marks_the_abstain_threshold(tmp_path, agency_case) -> None:
