@@ -168,7 +168,7 @@ def plot_calibration(
     bins = calibration_bins(y_true, proba, classes, n_bins=n_bins)
     conf = np.asarray(proba, dtype=float).max(axis=1) if len(y_true) else np.zeros(0)
     fig, (ax, ax_n, ax2) = plt.subplots(
-        3, 1, figsize=(6, 6.8), gridspec_kw={"height_ratios": [3, 0.28, 1]}, sharex=True
+        3, 1, figsize=(6, 6.8), gridspec_kw={"height_ratios": [3, 0.36, 1]}, sharex=True
     )
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     if bins:
@@ -180,14 +180,16 @@ def plot_calibration(
             x, acc, yerr=[acc - lo, hi - acc], fmt="o-", color="tab:blue", ecolor="tab:blue",
             elinewidth=1, capsize=3, label="model (95 % interval)",
         )  # fmt: skip
-        last = -1.0
+        last = [-1.0, -1.0]  # x of the last label in each of the strip's two rows
         for b, xi in zip(bins, x, strict=True):
-            # n of each bin in a strip of its own under the point; where bins crowd (confidence
-            # near 1), a label that would overlap its neighbour is left out (the title has them)
-            if xi - last < 0.035:
+            # n of each bin in a strip of its own under the point, in the upper row or, where
+            # bins crowd, the lower one; only when both would overlap is it left out (the title
+            # gives the counts)
+            row = next((r for r in (0, 1) if xi - last[r] >= 0.035), None)
+            if row is None:
                 continue
-            ax_n.text(xi, 0.5, str(int(b["n"])), ha="center", va="center", fontsize=7)
-            last = xi
+            ax_n.text(xi, 0.72 - 0.44 * row, str(int(b["n"])), ha="center", va="center", fontsize=7)
+            last[row] = xi
     total = int(sum(b["n"] for b in bins))
     counts = sorted({int(b["n"]) for b in bins})
     each = (
