@@ -23,7 +23,11 @@ Layouts recognised by their columns (whatever the file format):
 ``generic``
     Any CSV / TSV / JSONL / JSON / Parquet / XLSX with a text and a label column, given with
     ``text_column`` / ``label_column`` or found under a usual name (``text``, ``label``,
-    ``report_type``, ``agency``, ...).
+    ``report_type``, ``agency``, ...). ``lapor-triage train`` does not guess: it asks for both
+    columns of a generic file (see :func:`file_layouts`).
+
+An explicit column is used by every file that has it; a file of a known layout without it keeps
+its own columns (with a warning naming the file), and a column that no file has is an error.
 
 Row numbers are those a spreadsheet shows (1-based, header and preamble rows counted) for CSV,
 XLSX and Parquet, and line numbers for JSONL. File-level problems (unreadable, truncated, invalid
