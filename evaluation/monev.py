@@ -47,6 +47,14 @@ def read_replies(paths: Sequence[str | Path]) -> MonevInput:
                 rows = [(n, dict(r)) for n, r in enumerate(csv.DictReader(fh), start=2)]
         else:
             rows = list(read_jsonl(path))
+        if rows and not any("reply_text" in row for _, row in rows):
+            found = list(dict.fromkeys(str(k) for _, row in rows for k in row))
+            raise DataError(
+                "missing column 'reply_text' (the reply to judge); columns found: "
+                + (", ".join(repr(c) for c in found) or "none"),
+                file=str(path),
+                column="reply_text",
+            )
         for n, row in rows:
             reply = clean_text(row.get("reply_text"), salutation=False)
             if not reply:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupShuffleSplit
 
+from lapor_triage.jsonl import read_jsonl
 from lapor_triage.models.reply_quality import ReplyQualityScorer
 from lapor_triage.training.records import Example
 from lapor_triage.training.reply_data import load_replies
@@ -100,8 +100,8 @@ def evaluate_split(examples: list[Example], seed: int, **params: Any) -> dict[st
 
 
 def load_challenge(path: Path = CHALLENGE) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    """The challenge rows, read by :func:`lapor_triage.jsonl.read_jsonl` (strict)."""
+    return [row for _, row in read_jsonl(path)]
 
 
 def challenge_metrics(scorer: ReplyQualityScorer, rows: list[dict[str, Any]]) -> dict[str, float]:

@@ -6,29 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from lapor_triage.errors import DataError
 
-class DataError(ValueError):
-    """Input that cannot be used. The message names the file, and the row and column where known."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | None = None,
-        row: int | None = None,
-        column: str | None = None,
-    ) -> None:
-        self.file, self.row, self.column = file, row, column
-        where = ", ".join(
-            p
-            for p in (
-                file and f"file {file}",
-                row is not None and f"row {row}",
-                column and f"column {column!r}",
-            )
-            if p
-        )
-        super().__init__(f"{where}: {message}" if where else message)
+__all__ = ["DataError", "Example", "LoadResult", "LoadSummary", "Skipped"]
 
 
 @dataclass

@@ -23,13 +23,20 @@ Layouts recognised by their columns (whatever the file format):
 ``generic``
     Any CSV / TSV / JSONL / JSON / Parquet / XLSX with a text and a label column, given with
     ``text_column`` / ``label_column`` or found under a usual name (``text``, ``label``,
-    ``report_type``, ``agency``, ...).
+    ``report_type``, ``agency``, ...). ``lapor-triage train`` does not guess: it asks for both
+    columns of a generic file (see :func:`file_layouts`).
+
+An explicit column is used by every file that has it; a file of a known layout without it keeps
+its own columns (with a warning naming the file), and a column that no file has is an error.
 
 Row numbers are those a spreadsheet shows (1-based, header and preamble rows counted) for CSV,
 XLSX and Parquet, and line numbers for JSONL. File-level problems (unreadable, truncated, invalid
 UTF-8, malformed JSON, missing columns) raise :class:`~training.records.DataError`; row-level
 problems are skipped and counted by reason (``empty_text``, ``missing_label``,
-``unknown_label``, ``duplicate_id``, ``malformed_row``), or raise with ``strict=True``.
+``unknown_label``, ``duplicate_id``, ``malformed_row``), or raise with ``strict=True``. JSON Lines
+are read by :func:`lapor_triage.jsonl.read_jsonl` under its policy: a line that is not a JSON
+object stops the load, unless ``on_bad_line="skip"`` asks to skip and count it
+(``malformed_json``).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from lapor_triage.jsonl import BadLine, OnError, describe_json_error, read_jsonl
 from lapor_triage.text import clean_text, normalise_whitespace, report_text, strip_html
 from lapor_triage.training.labels import (
     REPORT_TYPES,
@@ -63,7 +71,14 @@ log = logging.getLogger(__name__)
 TASKS: tuple[str, ...] = ("report-type", "agency")
 HEADER_SEARCH_ROWS = 40
 PROGRESS_MIN_ROWS = 5000
-SKIP_REASONS = ("empty_text", "missing_label", "unknown_label", "duplicate_id", "malformed_row")
+SKIP_REASONS = (
+    "empty_text",
+    "missing_label",
+    "unknown_label",
+    "duplicate_id",
+    "malformed_row",
+    "malformed_json",
+)
 
 # --- LAPOR! "Laporan Ringkas" export -------------------------------------------------------
 LAPOR_ID = "Tracking ID"
@@ -270,6 +285,7 @@ class _Table:
     records: list[tuple[int, Any]]
     header: list[str] = field(default_factory=list)
     header_row: int | None = None  # spreadsheet row of the header (None for JSON lines)
+    bad_lines: list[BadLine] = field(default_factory=list)  # JSON Lines skipped on request
 
 
 def _read_bytes(path: Path, file: str) -> bytes:
@@ -404,33 +420,26 @@ def _read_xlsx(path: Path, file: str) -> _Table:
     return _Table(file=file, fmt="xlsx", records=chosen)
 
 
-def _read_jsonl(path: Path, file: str) -> _Table:
-    text = _decode(_read_bytes(path, file), file, "jsonl")
-    stripped = text.lstrip()
-    if stripped.startswith("["):  # a JSON array of objects
+def _read_jsonl(path: Path, file: str, on_bad_line: OnError = "raise") -> _Table:
+    """JSON Lines through :func:`lapor_triage.jsonl.read_jsonl` (its policy); or a JSON array."""
+    if not path.exists():
+        raise DataError("file not found", file=file)
+    if path.is_dir():
+        raise DataError("is a folder, not a data file", file=file)
+    with path.open("rb") as fh:
+        head = fh.read(4096).lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"["):  # a JSON array of objects (.json), not JSON Lines
+        text = _decode(_read_bytes(path, file), file, "json")
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DataError(f"malformed JSON: {exc.msg}", file=file, row=exc.lineno) from exc
-        return _Table(file=file, fmt="json", records=list(enumerate(items, start=1)))
-    records: list[tuple[int, Any]] = []
-    # Split on "\n" only: JSON strings may hold U+2028 and other characters splitlines() breaks at.
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append((line_no, json.loads(line)))
-        except json.JSONDecodeError as exc:
             raise DataError(
-                f"malformed JSON line ({exc.msg} at character {exc.pos + 1})"
-                + ("; the file looks truncated" if line_no == len(lines) else ""),
-                file=file,
-                row=line_no,
+                f"malformed JSON: {describe_json_error(exc)}", file=file, line=exc.lineno
             ) from exc
-    return _Table(file=file, fmt="jsonl", records=records)
+        return _Table(file=file, fmt="json", records=list(enumerate(items, start=1)))
+    reader = read_jsonl(path, on_error=on_bad_line)
+    records: list[tuple[int, Any]] = list(reader)
+    return _Table(file=file, fmt="jsonl", records=records, bad_lines=reader.skipped)
 
 
 def _read_parquet(path: Path, file: str) -> _Table:
@@ -451,7 +460,7 @@ def _read_parquet(path: Path, file: str) -> _Table:
     return _Table(file=file, fmt="parquet", records=[(1, header), *records])
 
 
-def _read_table(path: Path, file: str) -> _Table:
+def _read_table(path: Path, file: str, on_bad_line: OnError = "raise") -> _Table:
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xlsm"}:
         return _read_xlsx(path, file)
@@ -460,7 +469,7 @@ def _read_table(path: Path, file: str) -> _Table:
     if suffix == ".tsv":
         return _read_csv(path, file, delimiter="\t")
     if suffix in {".jsonl", ".ndjson", ".json"}:
-        return _read_jsonl(path, file)
+        return _read_jsonl(path, file, on_bad_line)
     if suffix in {".parquet", ".pq"}:
         return _read_parquet(path, file)
     if suffix in {".xls", ".ods"}:
@@ -471,7 +480,7 @@ def _read_table(path: Path, file: str) -> _Table:
     if head.startswith(b"PAR1"):
         return _read_parquet(path, file)
     if head.lstrip()[:1] in {b"{", b"["}:
-        return _read_jsonl(path, file)
+        return _read_jsonl(path, file, on_bad_line)
     return _read_csv(path, file)
 
 
@@ -692,6 +701,8 @@ class _Loader:
         self.summary = LoadSummary()
         self.examples: list[Example] = []
         self.seen_ids: dict[tuple[str, str], tuple[str, int | None, int]] = {}
+        self.columns: dict[str, _Columns] = {}  # file -> its header (layout detection)
+        self.layouts: dict[str, str] = {}  # file -> layout name
 
     # -- bookkeeping ------------------------------------------------------------------------
     def skip(
@@ -788,6 +799,7 @@ class _Loader:
         layout = _resolve_layout(
             cols, self.task, file, header_row, text_column, label_column, date_column, id_column
         )
+        self.columns[file], self.layouts[file] = cols, layout.name
         index = {}
         for i, h in enumerate(header_cells):
             index.setdefault(h, i)
@@ -826,10 +838,14 @@ class _Loader:
         id_column: str | None,
     ) -> None:
         file = table.file
+        for bad in table.bad_lines:  # skipped by the reader on request (on_bad_line="skip")
+            self.summary.rows_read[file] += 1
+            self.summary.skip(file, bad.line, None, "malformed_json", bad.reason)
         objects = [obj for _, obj in table.records if isinstance(obj, dict)]
         if not objects:
             raise DataError("no JSON objects in the file (expected one object per line)", file=file)
         if all("kind" in obj for obj in objects[:20]):
+            self.layouts[file] = "feedback"
             self.load_feedback(table, source)
             return
         header: list[str] = []
@@ -841,6 +857,7 @@ class _Loader:
         layout = _resolve_layout(
             cols, self.task, file, None, text_column, label_column, date_column, id_column
         )
+        self.columns[file], self.layouts[file] = cols, layout.name
         for row_no, obj in _progress(table.records, f"reading {Path(file).name}"):
             self.summary.rows_read[file] += 1
             if not isinstance(obj, dict):
@@ -1055,6 +1072,7 @@ def load_dataset(
     *,
     feedback_weight: float = 1.0,
     agency_normaliser: AgencyNormaliser | None = None,
+    on_bad_line: OnError = "raise",
 ) -> LoadResult:
     """Read labelled examples for ``task`` from one or more files of any supported format.
 
@@ -1069,7 +1087,9 @@ def load_dataset(
     ``feedback_weight``.
 
     Raises :class:`~training.records.DataError` for file-level problems, and for the first
-    row-level problem when ``strict`` is true.
+    row-level problem when ``strict`` is true. A JSON Lines line that is not a JSON object is a
+    file-level problem (the policy of :mod:`lapor_triage.jsonl`); ``on_bad_line="skip"`` passes
+    such lines over and counts them as ``malformed_json``.
     """
     if task is not None and task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
@@ -1079,7 +1099,7 @@ def load_dataset(
     loader = _Loader(task, strict, agency_normaliser or AgencyNormaliser(), feedback_weight)
     for path in files:
         file = str(path)
-        table = _read_table(path, file)
+        table = _read_table(path, file, on_bad_line)
         loader.summary.rows_read[file] += 0  # every file appears in the summary
         loader.summary.rows_used[file] += 0
         args = (table, path.name, text_column, label_column, date_column, id_column)
@@ -1087,11 +1107,87 @@ def load_dataset(
             loader.load_records(*args)
         else:
             loader.load_tabular(*args)
+    _check_explicit_columns(
+        loader,
+        {
+            "text": text_column,
+            "label": label_column if task else None,
+            "date": date_column,
+            "id": id_column,
+        },
+    )
     if task == "agency" and unify_regional_names(loader.examples, loader.normaliser):
         loader.summary.label_counts = Counter(
             e.label for e in loader.examples if e.label is not None
         )
     return LoadResult(examples=loader.examples, summary=loader.summary)
+
+
+def _check_explicit_columns(loader: _Loader, given: dict[str, str | None]) -> None:
+    """An explicit column is honoured where a file has it, and never ignored without a word.
+
+    Files of a known layout (LAPOR! export, Surabaya, posts, feedback) that lack it keep their own
+    columns, with a warning naming the file; a column that no file has at all is an error listing
+    the columns found.
+    """
+    for what, column in given.items():
+        if not column:
+            continue
+        has = {f for f, cols in loader.columns.items() if column in cols}
+        if not has:
+            found = "; ".join(f"{f}: {cols.found()}" for f, cols in loader.columns.items())
+            kinds = ", ".join(sorted(set(loader.layouts.values())))
+            raise DataError(
+                f"column {column!r} given as the {what} column is in none of the files "
+                f"({kinds} layout); columns found: {found or 'none (feedback export)'}",
+                file=", ".join(loader.layouts),
+                column=column,
+            )
+        for file, name in loader.layouts.items():
+            if file not in has:
+                log.warning(
+                    "%s: no column %r (given as the %s column): this %s file keeps its own "
+                    "%s column",
+                    file,
+                    column,
+                    what,
+                    name.replace("_", " "),
+                    what,
+                )
+
+
+def file_layouts(
+    paths: str | Path | Iterable[str | Path],
+    task: str | None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> list[tuple[str, str, list[str]]]:
+    """``(file, layout name, columns found)`` per file, without loading its rows.
+
+    Serves ``lapor-triage train``, which refuses to guess the columns of a ``generic`` file.
+    Raises :class:`~training.records.DataError` as :func:`load_dataset` would for a file it cannot
+    read or whose layout lacks a column it needs.
+    """
+    out = []
+    for path in _as_paths(paths):
+        file = str(path)
+        table = _read_table(path, file)
+        if table.fmt in {"jsonl", "json"}:
+            objects = [obj for _, obj in table.records if isinstance(obj, dict)]
+            if objects and all("kind" in obj for obj in objects[:20]):
+                out.append((file, "feedback", sorted({str(k) for o in objects for k in o})))
+                continue
+            header = list(dict.fromkeys(str(k) for o in objects for k in o))
+        else:
+            head = [[_cell_str(v) for v in r] for _, r in table.records[:HEADER_SEARCH_ROWS]]
+            idx = _find_header_index(head, [c for c in (text_column, label_column) if c])
+            if idx is None:
+                raise DataError("no header row found (the file has no non-empty rows)", file=file)
+            header = [h for h in head[idx] if h.strip()]
+        cols = _Columns(header)
+        layout = _resolve_layout(cols, task, file, None, text_column, label_column, None, None)
+        out.append((file, layout.name, header))
+    return out
 
 
 _REGION_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
@@ -1189,6 +1285,7 @@ __all__ = [
     "REPORT_TYPES",
     "SKIP_REASONS",
     "TASKS",
+    "file_layouts",
     "label_counts_by_source",
     "load_dataset",
     "parse_date",

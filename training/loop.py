@@ -178,7 +178,13 @@ def evaluate_predictor(
     files = {}
     if report_dir is not None:
         files = write_evaluation_report(
-            report_dir, labels, proba, classes, predictor.task, title=title
+            report_dir,
+            labels,
+            proba,
+            classes,
+            predictor.task,
+            title=title,
+            abstain_threshold=getattr(predictor, "abstain_threshold", None),
         )
     return metrics, files
 
@@ -230,6 +236,14 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
 
     train, test, split_kind = split_examples(examples, config)
     console.print(f"split ({split_kind}): {len(train)} train / {len(test)} evaluation rows")
+    if not test and split_kind != "none":
+        # Never a model trained (and registered) without a measurement, unless asked for.
+        raise DataError(
+            f"the {split_kind} split of {len(examples)} usable rows left 0 evaluation rows "
+            f"(test_size {config.test_size}): add labelled rows, or pass --split none to train "
+            "without evaluation",
+            file=", ".join(str(p) for p in config.data),
+        )
 
     predictor = make_predictor(task, config.model)
     with console.status(f"[bold]fitting {type(predictor).__name__} on {len(train)} rows…"):

@@ -318,7 +318,7 @@ def load_eval_split(task: str, version: int | str, uri: str | None = None) -> tu
             f"{registered_model_name(task)} version {version}: run {info.run_id} logged no "
             f"evaluation split ({EVAL_SPLIT_ARTIFACT}); pass evaluation data explicitly"
         ) from exc
-    return read_eval_split(text)
+    return read_eval_split(text, f"runs:/{info.run_id}/{EVAL_SPLIT_ARTIFACT}")
 
 
 def score(predictor: Predictor, records: Sequence[Any], labels: Sequence[str]) -> dict[str, float]:
@@ -327,39 +327,10 @@ def score(predictor: Predictor, records: Sequence[Any], labels: Sequence[str]) -
     Uses ``training.loop.evaluate_predictor`` (the training-time scorer). Labels a model never saw
     count as errors.
     """
-    try:
-        from lapor_triage.training.loop import evaluate_predictor
+    from lapor_triage.training.loop import evaluate_predictor
 
-        metrics, _ = evaluate_predictor(predictor, list(records), [str(y) for y in labels], None)
-    except ModuleNotFoundError as exc:  # evaluation modules absent: the basic metrics only
-        if not (exc.name or "").startswith(("evaluation", "training.loop")):
-            raise
-        metrics = basic_metrics(predictor, records, labels)
+    metrics, _ = evaluate_predictor(predictor, list(records), [str(y) for y in labels], None)
     return {k: float(v) for k, v in metrics.items() if _is_number(v)}
-
-
-def basic_metrics(
-    predictor: Predictor, records: Sequence[Any], labels: Sequence[str], ks: Sequence[int] = (1, 3)
-) -> dict[str, float]:
-    """accuracy, macro_f1 (over the true labels) and top-k accuracy."""
-    import numpy as np
-    from sklearn.metrics import f1_score
-
-    classes = [str(c) for c in predictor.classes_]
-    proba = predictor.predict_proba(list(records))
-    y_true = [str(y) for y in labels]
-    y_pred = [classes[i] for i in proba.argmax(axis=1)]
-    out = {
-        "accuracy": float(np.mean([t == p for t, p in zip(y_true, y_pred, strict=True)])),
-        "macro_f1": float(
-            f1_score(y_true, y_pred, labels=sorted(set(y_true)), average="macro", zero_division=0)
-        ),
-    }
-    order = np.argsort(-proba, axis=1)
-    for k in ks:
-        top = [{classes[j] for j in row[:k]} for row in order]
-        out[f"top{k}_accuracy"] = float(np.mean([t in s for t, s in zip(y_true, top, strict=True)]))
-    return out
 
 
 def promote(

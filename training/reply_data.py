@@ -10,7 +10,9 @@ JSON list). Feedback JSONL rows (admins' corrections) of ``"kind": "reply"`` car
 (or ``text``), ``reply_text`` and ``reply_label`` (or ``label``); they get provenance "feedback".
 
 Every unusable row is skipped with a reason naming file, row and column (or raises
-:class:`~training.records.DataError` with ``strict=True``).
+:class:`~training.records.DataError` with ``strict=True``). JSON Lines are read by
+:func:`lapor_triage.jsonl.read_jsonl`: a line that is not a JSON object is a broken file, not a
+bad row, and raises unless ``on_bad_line="skip"``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lapor_triage.jsonl import OnError, read_jsonl
 from lapor_triage.models.reply_lexicon import REASONS
 from lapor_triage.text import clean_text
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
@@ -35,23 +38,13 @@ class _Skip(Exception):
         self.reason, self.column, self.detail = reason, column, detail
 
 
-def _rows_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | _Skip]]:
-    with path.open(encoding="utf-8-sig") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield (
-                    n,
-                    _Skip("malformed_json", None, f"invalid JSON: {exc.msg} at column {exc.colno}"),
-                )
-                continue
-            if not isinstance(row, dict):
-                yield n, _Skip("malformed_json", None, "a line must hold a JSON object")
-                continue
-            yield n, row
+def _rows_jsonl(path: Path, on_bad_line: OnError) -> Iterator[tuple[int, dict[str, Any] | _Skip]]:
+    """Rows of a JSON Lines file (the policy of :mod:`lapor_triage.jsonl`); lines skipped on
+    request come back as ``_Skip("malformed_json")`` so the summary counts them."""
+    reader = read_jsonl(path, on_error=on_bad_line)
+    rows: list[tuple[int, dict[str, Any] | _Skip]] = list(reader)
+    rows += [(bad.line, _Skip("malformed_json", None, bad.reason)) for bad in reader.skipped]
+    yield from sorted(rows, key=lambda r: r[0])
 
 
 def _rows_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | _Skip]]:
@@ -129,9 +122,17 @@ def _weight(row: dict[str, Any], feedback_weight: float) -> float:
 
 
 def load_replies(
-    paths: str | Path | Sequence[str | Path], strict: bool = False, feedback_weight: float = 1.0
+    paths: str | Path | Sequence[str | Path],
+    strict: bool = False,
+    feedback_weight: float = 1.0,
+    *,
+    on_bad_line: OnError = "raise",
 ) -> LoadResult:
-    """Labelled (report, reply) pairs from guideline JSONL/CSV files and feedback JSONL."""
+    """Labelled (report, reply) pairs from guideline JSONL/CSV files and feedback JSONL.
+
+    A JSON Lines line that is not a JSON object stops the load naming file and line (the policy
+    of :mod:`lapor_triage.jsonl`); ``on_bad_line="skip"`` skips and counts it (``malformed_json``).
+    """
     if isinstance(paths, str | Path):
         paths = [paths]
     summary = LoadSummary()
@@ -144,7 +145,7 @@ def load_replies(
         name = str(path)
         suffix = path.suffix.lower()
         if suffix in (".jsonl", ".json", ".ndjson"):
-            rows: Iterable[tuple[int, dict[str, Any] | _Skip]] = _rows_jsonl(path)
+            rows: Iterable[tuple[int, dict[str, Any] | _Skip]] = _rows_jsonl(path, on_bad_line)
         elif suffix == ".csv":
             rows = _rows_csv(path)
         else:

@@ -13,8 +13,8 @@ metrics of :func:`training.metrics.classification_metrics` plus
 * ``primary``: macro-F1.
 
 ``ReplyEvaluator(records, labels, reasons)(scorer)`` is the evaluator callable;
-``write_reply_report(out_dir, ...)`` writes metrics.json, reply_report.md, confusion_matrix.png and
-calibration.png.
+``write_reply_report(out_dir, ...)`` writes metrics.json, reply_report.md, per_class.csv/.md,
+confusion_matrix.png, calibration.png and report.html (empty groups left out, never "nan").
 """
 
 from __future__ import annotations
@@ -145,7 +145,26 @@ def misjudged(
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return "–" if v != v else f"{v:.3f}"  # NaN: nothing to measure, never "nan"
+    return str(v)
+
+
+def bucket_rows(metrics: Mapping[str, float]) -> list[dict[str, Any]]:
+    """``[{"bucket", "n", "macro_f1", "accuracy"}]`` for the non-empty buckets only."""
+    rows = []
+    for name in [b[0] for b in LENGTH_BUCKETS] + ["digits", "no_digits"]:
+        n = int(metrics.get(f"bucket/{name}/n", 0))
+        if n:
+            rows.append(
+                {
+                    "bucket": name,
+                    "n": n,
+                    "macro_f1": float(metrics.get(f"bucket/{name}/macro_f1", float("nan"))),
+                    "accuracy": float(metrics.get(f"bucket/{name}/accuracy", float("nan"))),
+                }
+            )
+    return rows
 
 
 def render_markdown(
@@ -162,11 +181,9 @@ def render_markdown(
         if key in metrics:
             lines.append(f"| {key} | {_fmt(metrics[key])} |")
     lines += ["", "| bucket | n | macro-F1 | accuracy |", "|---|---|---|---|"]
-    for name in [b[0] for b in LENGTH_BUCKETS] + ["digits", "no_digits"]:
-        n = metrics.get(f"bucket/{name}/n", 0)
+    for row in bucket_rows(metrics):  # empty buckets are left out
         lines.append(
-            f"| {name} | {int(n)} | {_fmt(metrics.get(f'bucket/{name}/macro_f1', float('nan')))}"
-            f" | {_fmt(metrics.get(f'bucket/{name}/accuracy', float('nan')))} |"
+            f"| {row['bucket']} | {row['n']} | {_fmt(row['macro_f1'])} | {_fmt(row['accuracy'])} |"
         )
     codes = [c for c in REASONS if f"reason_acc/{c}" in metrics]
     if codes:
@@ -211,8 +228,18 @@ def write_reply_report(
     reasons_pred: Sequence[Sequence[str]] | None = None,
     title: str = "Reply quality",
 ) -> dict[str, Path]:
-    """metrics.json, reply_report.md, confusion_matrix.png (and calibration.png with proba)."""
-    from lapor_triage.training.report import plot_calibration, plot_confusion_matrix
+    """metrics.json, reply_report.md, per_class.csv/.md, confusion_matrix.png, report.html
+    (and calibration.png with proba): the files of the other tasks' reports, plus the buckets."""
+    from lapor_triage.training.report import (
+        PER_CLASS_COLUMNS,
+        html_table,
+        img,
+        per_class_rows,
+        plot_calibration,
+        plot_confusion_matrix,
+        write_html,
+        write_per_class,
+    )
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,7 +255,67 @@ def write_reply_report(
         files["calibration"] = plot_calibration(
             list(y_true), np.asarray(proba), LABELS, out / "calibration.png"
         )
+    per_class = per_class_rows(_with_per_class(metrics, y_true, y_pred))
+    files.update(write_per_class(out, per_class))
+    summary = [
+        {"metric": k, "value": float(metrics[k])}
+        for k in ("macro_f1", "accuracy", "weighted_f1", "ece")
+        if k in metrics
+    ]
+    summary.insert(0, {"metric": "n", "value": len(y_true)})
+    sections = [
+        ("Summary", html_table(summary, ["metric", "value"])),
+        ("Per class", html_table(per_class, PER_CLASS_COLUMNS)),
+        (
+            "Reply length and digits (empty groups left out)",
+            html_table(bucket_rows(metrics), ["bucket", "n", "macro_f1", "accuracy"]),
+        ),
+    ]
+    codes = [c for c in REASONS if f"reason_acc/{c}" in metrics]
+    if codes:
+        reason_rows = [
+            {
+                "true reason": c,
+                "n": int(metrics[f"reason_n/{c}"]),
+                "label accuracy": metrics[f"reason_acc/{c}"],
+                "reason recall": metrics.get(f"reason_recall/{c}", ""),
+                "reason precision": metrics.get(f"reason_precision/{c}", ""),
+            }
+            for c in codes
+        ]
+        sections.append(("Per reason code", html_table(reason_rows, list(reason_rows[0]))))
+    sections.append(("Confusion matrix", img(files["confusion_matrix"])))
+    if "calibration" in files:
+        sections.append(("Calibration", img(files["calibration"])))
+    if wrong:
+        cols = ["id", "true", "pred", "p_substantif", "report", "reply"]
+        sections.append(("Misjudged examples", html_table(wrong, cols)))
+    files["html"] = write_html(out / "report.html", title, sections)
     return files
+
+
+def _with_per_class(
+    metrics: Mapping[str, float], y_true: Sequence[str], y_pred: Sequence[str]
+) -> dict[str, float]:
+    """``metrics`` with precision/recall/f1/support per label (computed when proba was absent)."""
+    out = dict(metrics)
+    if all(f"f1/{lab}" in out for lab in LABELS):
+        return out
+    from sklearn.metrics import precision_recall_fscore_support
+
+    p, r, f, n = precision_recall_fscore_support(
+        list(y_true), list(y_pred), labels=LABELS, zero_division=0
+    )
+    for i, lab in enumerate(LABELS):
+        out.update(
+            {
+                f"precision/{lab}": float(p[i]),
+                f"recall/{lab}": float(r[i]),
+                f"f1/{lab}": float(f[i]),
+                f"support/{lab}": float(n[i]),
+            }
+        )
+    return out
 
 
 class ReplyEvaluator:

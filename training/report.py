@@ -5,8 +5,9 @@
     metrics.json          every classification metric (see training.metrics)
     per_class.csv / .md   precision, recall, F1 and support per label
     confusion_matrix.png  (agencies: the most frequent labels only, the rest pooled as "(lainnya)")
-    calibration.png       reliability diagram of the top prediction
-    coverage.png          coverage vs accuracy when abstaining under a threshold (agency task)
+    calibration.png       reliability diagram of the top prediction (equal-count bins, n shown)
+    coverage.png          coverage vs accuracy when abstaining under a threshold, the model's
+                          own abstain threshold marked (agency task)
     coverage.csv          the same numbers (agency task)
     report.html           all of it on one page, images embedded
 """
@@ -53,7 +54,11 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     """A GitHub-flavoured Markdown table; floats with 3 decimals."""
 
     def fmt(v: object) -> str:
-        return f"{v:.3f}" if isinstance(v, float) else str(v).replace("|", "\\|")
+        if v is None:
+            return "–"
+        if isinstance(v, float):
+            return "–" if v != v else f"{v:.3f}"  # NaN (an empty group): a dash, never "nan"
+        return str(v).replace("|", "\\|")
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
@@ -111,52 +116,151 @@ def plot_confusion_matrix(
     return path
 
 
+def calibration_bins(
+    y_true: Sequence[str],
+    proba: np.ndarray,
+    classes: Sequence[str],
+    n_bins: int = 10,
+    min_per_bin: int = 15,
+) -> list[dict[str, float]]:
+    """Equal-count (adaptive) bins of the top prediction's confidence.
+
+    Per bin: ``lo``/``hi`` confidence, mean ``confidence``, ``accuracy`` of the top prediction and
+    ``n``. At most ``n_bins`` bins and, where the data allow, ``min_per_bin`` reports in each, so no
+    point of the diagram rests on a handful of reports. (``sklearn.calibration.calibration_curve``
+    with ``strategy="quantile"`` bins alike but returns no counts, which the diagram shows.)
+    """
+    index = {str(c): i for i, c in enumerate(classes)}
+    truth = np.array([index.get(str(v), -1) for v in y_true])
+    proba = np.asarray(proba, dtype=float)
+    if not len(truth):
+        return []
+    conf = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == truth
+    k = max(1, min(n_bins, len(conf) // max(1, min_per_bin)))
+    order = np.argsort(conf, kind="stable")
+    rows = []
+    for part in np.array_split(order, k):
+        if not len(part):
+            continue
+        c = conf[part]
+        rows.append(
+            {
+                "lo": float(c.min()),
+                "hi": float(c.max()),
+                "confidence": float(c.mean()),
+                "accuracy": float(correct[part].mean()),
+                "n": float(len(part)),
+            }
+        )
+    return rows
+
+
 def plot_calibration(
     y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], path: Path, n_bins: int = 10
 ) -> Path:
-    """Reliability diagram: accuracy of the top prediction per confidence bin vs the diagonal."""
-    index = {str(c): i for i, c in enumerate(classes)}
-    truth = np.array([index.get(str(v), -1) for v in y_true])
-    conf = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == truth
-    edges = np.linspace(0, 1, n_bins + 1)
-    bins = np.clip((conf * n_bins).astype(int), 0, n_bins - 1)
-    centers, accs, counts = [], [], []
-    for b in range(n_bins):
-        mask = bins == b
-        if mask.any():
-            centers.append(conf[mask].mean())
-            accs.append(correct[mask].mean())
-            counts.append(int(mask.sum()))
-    fig, (ax, ax2) = plt.subplots(
-        2, 1, figsize=(5.5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
+    """Reliability diagram of the top prediction over equal-count bins, ``n`` shown per bin.
+
+    Each point is one bin (mean confidence, accuracy) with its 95 % Wilson interval; the strip
+    under it gives each bin's count n; the lower panel is the distribution of confidence (all
+    reports, 20 fixed-width bars).
+    """
+    bins = calibration_bins(y_true, proba, classes, n_bins=n_bins)
+    conf = np.asarray(proba, dtype=float).max(axis=1) if len(y_true) else np.zeros(0)
+    fig, (ax, ax_n, ax2) = plt.subplots(
+        3, 1, figsize=(6, 6.8), gridspec_kw={"height_ratios": [3, 0.36, 1]}, sharex=True
     )
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    ax.plot(centers, accs, "o-", color="tab:blue", label="model")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.legend(loc="upper left")
-    ax.set_title("Reliability diagram (top prediction)")
-    ax2.bar(edges[:-1], np.bincount(bins, minlength=n_bins), width=1 / n_bins, align="edge")
-    ax2.set_xlabel("confidence")
+    if bins:
+        x = np.array([b["confidence"] for b in bins])
+        acc = np.array([b["accuracy"] for b in bins])
+        n = np.array([b["n"] for b in bins])
+        lo, hi = _wilson(acc, n)
+        ax.errorbar(
+            x, acc, yerr=[acc - lo, hi - acc], fmt="o-", color="tab:blue", ecolor="tab:blue",
+            elinewidth=1, capsize=3, label="model (95 % interval)",
+        )  # fmt: skip
+        last = [-1.0, -1.0]  # x of the last label in each of the strip's two rows
+        for b, xi in zip(bins, x, strict=True):
+            # n of each bin in a strip of its own under the point, in the upper row or, where
+            # bins crowd, the lower one; only when both would overlap is it left out (the title
+            # gives the counts)
+            row = next((r for r in (0, 1) if xi - last[r] >= 0.035), None)
+            if row is None:
+                continue
+            ax_n.text(xi, 0.72 - 0.44 * row, str(int(b["n"])), ha="center", va="center", fontsize=7)
+            last[row] = xi
+    total = int(sum(b["n"] for b in bins))
+    counts = sorted({int(b["n"]) for b in bins})
+    each = (
+        ""
+        if not counts
+        else f" of {counts[0]}"
+        if len(counts) == 1
+        else f" of {counts[0]}–{counts[-1]}"
+    )
+    ax.set_ylabel("accuracy of the top prediction")
+    ax.set_ylim(-0.02, 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(
+        f"Reliability diagram: {len(bins)} equal-count bin{'s' * (len(bins) != 1)}{each} "
+        f"({total} reports)",
+        fontsize=10,
+    )
+    ax_n.set_ylim(0, 1)
+    ax_n.set_yticks([])
+    ax_n.tick_params(axis="x", length=0)
+    ax_n.set_ylabel("n", rotation=0, ha="right", va="center")
+    for side in ("top", "right", "left"):
+        ax_n.spines[side].set_visible(False)
+    ax2.hist(conf, bins=20, range=(0, 1), color="tab:grey")
+    ax2.set_xlabel("confidence (top probability)")
     ax2.set_ylabel("reports")
-    ax2.set_xlim(0, 1)
+    ax2.set_xlim(0, 1.02)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def plot_coverage(curve: Sequence[dict[str, float]], path: Path) -> Path:
-    """Coverage and accuracy on covered reports as the abstain threshold grows."""
+def _wilson(p: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """95 % Wilson score interval of a proportion ``p`` over ``n`` trials (the textbook formula)."""
+    n = np.maximum(n, 1)
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def plot_coverage(
+    curve: Sequence[dict[str, float]], path: Path, abstain_threshold: float | None = None
+) -> Path:
+    """Coverage and accuracy on covered reports as the abstain threshold grows.
+
+    ``abstain_threshold`` (the model's own) is marked with a vertical line and the coverage and
+    accuracy the model has there.
+    """
     t = [r["threshold"] for r in curve]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(t, [r["coverage"] for r in curve], "o-", label="coverage (answered share)")
-    ax.plot(t, [r["accuracy"] for r in curve], "s-", label="accuracy on answered")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.plot(t, [r["coverage"] for r in curve], "o-", ms=4, label="coverage (answered share)")
+    ax.plot(t, [r["accuracy"] for r in curve], "s-", ms=4, label="accuracy on answered")
+    if abstain_threshold is not None:
+        ax.axvline(abstain_threshold, color="tab:red", ls="--", lw=1.2)
+        at = _at_threshold(curve, abstain_threshold)
+        note = f"abstain threshold {abstain_threshold:.2f}"
+        if at is not None:
+            note += f"\ncoverage {at['coverage']:.0%}, accuracy {_pct(at['accuracy'])}"
+        right = abstain_threshold > 0.6
+        ax.annotate(
+            note, (abstain_threshold, 0.06), xytext=(-6 if right else 6, 0),
+            textcoords="offset points", ha="right" if right else "left", fontsize=8,
+            color="tab:red", bbox={"boxstyle": "round", "fc": "white", "ec": "tab:red", "lw": 0.6},
+        )  # fmt: skip
     ax.set_xlabel("abstain threshold (top probability)")
+    ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left")
+    ax.legend(loc="lower left" if (abstain_threshold or 0) > 0.6 else "center right", fontsize=8)
     ax.set_title("Coverage vs accuracy")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -164,20 +268,69 @@ def plot_coverage(curve: Sequence[dict[str, float]], path: Path) -> Path:
     return path
 
 
-def _img(path: Path) -> str:
+def _pct(v: float) -> str:
+    return "–" if v != v else f"{v:.0%}"  # NaN: nothing answered
+
+
+def _at_threshold(curve: Sequence[dict[str, float]], threshold: float) -> dict[str, float] | None:
+    """The curve's row at ``threshold`` (the nearest one not above it)."""
+    rows = [r for r in curve if r["threshold"] <= threshold + 1e-9]
+    return max(rows, key=lambda r: r["threshold"]) if rows else None
+
+
+def img(path: Path) -> str:
+    """An ``<img>`` with the PNG embedded, so the page is one self-contained file."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
-def _html_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+def html_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """An HTML table (floats with 3 decimals, NaN as "–")."""
+
     def cell(v: object) -> str:
-        return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
+        if v is None:
+            return "–"
+        if isinstance(v, float):
+            return "–" if v != v else f"{v:.3f}"
+        return html.escape(str(v))
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+PER_CLASS_COLUMNS = ["label", "precision", "recall", "f1", "support"]
+
+
+def write_per_class(out: Path, rows: Sequence[dict]) -> dict[str, Path]:
+    """``per_class.csv`` and ``per_class.md`` (label, precision, recall, F1, support)."""
+    files = {"per_class_csv": out / "per_class.csv", "per_class_md": out / "per_class.md"}
+    with files["per_class_csv"].open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=PER_CLASS_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    files["per_class_md"].write_text(markdown_table(rows, PER_CLASS_COLUMNS))
+    return files
+
+
+def write_html(path: Path, title: str, sections: Sequence[tuple[str, str]]) -> Path:
+    """One self-contained HTML page: ``sections`` are ``(heading, html)`` pairs."""
+    heading = html.escape(title)
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{heading}</title><style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+        "</style></head><body>",
+        f"<h1>{heading}</h1>",
+    ]
+    for name, body in sections:
+        parts += [f"<h2>{html.escape(name)}</h2>", body]
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts))
+    return path
 
 
 def write_evaluation_report(
@@ -188,8 +341,12 @@ def write_evaluation_report(
     task: str,
     title: str = "",
     top_n: int = 20,
+    abstain_threshold: float | None = None,
 ) -> dict[str, Path]:
-    """Write the report files into ``out_dir``; returns ``{name: path}``."""
+    """Write the report files into ``out_dir``; returns ``{name: path}``.
+
+    ``abstain_threshold`` (agency models) is marked on ``coverage.png`` and in the HTML summary.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     proba = np.asarray(proba, dtype=float)
@@ -203,13 +360,7 @@ def write_evaluation_report(
 
     files["metrics"] = out / "metrics.json"
     files["metrics"].write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
-    files["per_class_csv"] = out / "per_class.csv"
-    with files["per_class_csv"].open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    files["per_class_md"] = out / "per_class.md"
-    files["per_class_md"].write_text(markdown_table(rows, columns))
+    files.update(write_per_class(out, rows))
 
     is_agency = task == "agency" or len(classes) > top_n
     n_show = top_n if is_agency else len(classes) + 1
@@ -224,8 +375,11 @@ def write_evaluation_report(
     files["calibration"] = plot_calibration(y_true, proba, classes, out / "calibration.png")
     curve = None
     if task == "agency":
-        curve = coverage_curve(y_true, proba, classes)
-        files["coverage"] = plot_coverage(curve, out / "coverage.png")
+        thresholds = [round(float(t), 2) for t in np.linspace(0.0, 0.95, 20)]
+        if abstain_threshold is not None:
+            thresholds = sorted({*thresholds, float(abstain_threshold)})
+        curve = coverage_curve(y_true, proba, classes, thresholds)
+        files["coverage"] = plot_coverage(curve, out / "coverage.png", abstain_threshold)
         files["coverage_csv"] = out / "coverage.csv"
         with files["coverage_csv"].open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(curve[0]))
@@ -236,30 +390,25 @@ def write_evaluation_report(
         k for k in metrics if k.startswith("top") or k == "ece"
     ]
     summary = [{"metric": k, "value": float(metrics[k])} for k in summary_keys if k in metrics]
-    heading = html.escape(title or f"Evaluation report: {task}")
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{heading}</title><style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}"
-        "</style></head><body>",
-        f"<h1>{heading}</h1>",
-        "<h2>Summary</h2>",
-        _html_table(summary, ["metric", "value"]),
-        "<h2>Per class</h2>",
-        _html_table(rows, columns),
-        "<h2>Confusion matrix</h2>",
-        _img(files["confusion_matrix"]),
-        "<h2>Calibration</h2>",
-        _img(files["calibration"]),
+    if curve is not None and abstain_threshold is not None:
+        at = _at_threshold(curve, abstain_threshold)
+        summary.append({"metric": "abstain_threshold", "value": float(abstain_threshold)})
+        if at is not None:
+            summary.append({"metric": "coverage at the threshold", "value": at["coverage"]})
+            summary.append({"metric": "accuracy on answered", "value": at["accuracy"]})
+    sections = [
+        ("Summary", html_table(summary, ["metric", "value"])),
+        ("Per class", html_table(rows, columns)),
+        ("Confusion matrix", img(files["confusion_matrix"])),
+        ("Calibration", img(files["calibration"])),
     ]
     if curve is not None:
-        parts += [
-            "<h2>Coverage vs accuracy (abstain threshold)</h2>",
-            _img(files["coverage"]),
-            _html_table(curve, ["threshold", "coverage", "accuracy", "n_covered"]),
-        ]
-    parts.append("</body></html>")
-    files["html"] = out / "report.html"
-    files["html"].write_text("\n".join(parts))
+        sections.append(
+            (
+                "Coverage vs accuracy (abstain threshold)",
+                img(files["coverage"])
+                + html_table(curve, ["threshold", "coverage", "accuracy", "n_covered"]),
+            )
+        )
+    files["html"] = write_html(out / "report.html", title or f"Evaluation report: {task}", sections)
     return files

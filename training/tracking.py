@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from lapor_triage import __version__  # noqa: E402
-from lapor_triage.jsonl import json_line  # noqa: E402
+from lapor_triage.errors import DataError  # noqa: E402
+from lapor_triage.jsonl import json_line, parse_jsonl  # noqa: E402
 from lapor_triage.registry_client import (  # noqa: E402, F401  (the store: one place, re-exported)
     HOME_ENV,
     PYFUNC_MODEL_DIR_KEY,
@@ -346,20 +347,21 @@ def eval_split_jsonl(records: Sequence[Any], labels: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_eval_split(text: str) -> tuple[list[Any], list[str]]:
-    """Parse ``eval_split_jsonl`` output back to (records, labels)."""
-    records, labels = [], []
-    for n, line in enumerate(text.split("\n"), 1):  # "\n" only: see lapor_triage.jsonl.json_line
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            records.append(row["record"])
-            labels.append(str(row["label"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            from lapor_triage.training.records import DataError
+def read_eval_split(text: str, source: str = EVAL_SPLIT_ARTIFACT) -> tuple[list[Any], list[str]]:
+    """Parse ``eval_split_jsonl`` output back to (records, labels).
 
-            raise DataError(f"not an evaluation row ({exc})", row=n) from exc
+    Read by :func:`lapor_triage.jsonl.parse_jsonl` (strict); ``source`` names the text in errors.
+    """
+    records, labels = [], []
+    for n, row in parse_jsonl(text, source, allow_empty=True):
+        if "record" not in row or "label" not in row:
+            raise DataError(
+                f"not an evaluation row: keys {sorted(row)}, expected 'record' and 'label'",
+                file=source,
+                line=n,
+            )
+        records.append(row["record"])
+        labels.append(str(row["label"]))
     return records, labels
 
 

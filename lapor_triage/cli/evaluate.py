@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 
@@ -12,8 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a saved model on labelled files",
         description=(
-            "Prints metrics and writes a report: per-class precision/recall/F1, confusion matrix PNG, "
-            "calibration, and for agency models top-k accuracy and a coverage-vs-accuracy curve."
+            "Prints metrics and writes a report (report.html, per_class.csv/.md, "
+            "confusion_matrix.png, calibration.png): per-class precision/recall/F1, for agency "
+            "models top-k accuracy and coverage-vs-accuracy at the abstain threshold, for "
+            "reply-quality models length buckets and reason codes (reply_report.md)."
         ),
     )
     p.add_argument("--model", required=True, type=Path, help="saved model folder")
@@ -62,13 +65,15 @@ def run(args: argparse.Namespace) -> int:
             title=f"{task} — {', '.join(p.name for p in args.data)}",
             examples=examples,
         )
+    # NaN marks a group with nothing to measure (an empty length bucket): left out, never "nan"
+    metrics = {k: v for k, v in metrics.items() if not (isinstance(v, float) and math.isnan(v))}
     table = Table(title=f"{task} on {len(examples)} rows")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
         table.add_row(key, f"{value:.4f}")
     Console().print(table)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     print(f"report written to {out_dir}")
     for name, path in sorted(files.items()):
         print(f"  {name}: {path}")

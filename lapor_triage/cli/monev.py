@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
 
     scorer = load_model(args.model)
     if scorer.task != "reply-quality":
-        raise ModelFormatError(f"{args.model}: a {scorer.task} model, not a reply-quality model")
+        raise ModelFormatError(
+            f"{args.model}: this model is for the {scorer.task} task; monev needs a "
+            "reply-quality model"
+        )
     files = run_monev(scorer, args.data, args.output, template_threshold=args.template_threshold)
     for name, path in files.items():
         print(f"{name}: {path}")

@@ -23,18 +23,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--model", required=True, type=Path, help="saved model folder")
-    p.add_argument("--input", required=True, type=Path, help="input JSONL")
+    p.add_argument(
+        "--input", required=True, type=Path, help="input JSON Lines file (one object per line)"
+    )
     p.add_argument("--output", required=True, type=Path, help="output JSONL")
     p.add_argument("--top", type=int, default=10, help="probabilities kept per row (default 10)")
     p.add_argument("--batch-size", type=int, default=512)
     p.set_defaults(func=run)
 
 
+TABULAR = {".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet"}
+CONVERT_HINT = (
+    "lapor-triage predict reads JSON Lines (one JSON object per line, e.g. "
+    '{"id": "1", "text": "..."}); convert a table first, e.g. python -c "import pandas as pd; '
+    "pd.read_csv('in.csv', dtype=str).to_json('in.jsonl', orient='records', lines=True, "
+    'force_ascii=False)" (pd.read_excel for .xlsx)'
+)
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """The input's rows (lapor_triage.jsonl policy), with the way out for a CSV or Excel file."""
+    if path.suffix.lower() in TABULAR:
+        raise DataError(f"a {path.suffix} file, not JSON Lines; {CONVERT_HINT}", file=str(path))
+    try:
+        return list(read_jsonl(path))
+    except DataError as exc:
+        if "looks like CSV" in str(exc) or "not UTF-8" in str(exc):
+            raise DataError(f"{exc}. {CONVERT_HINT}") from exc
+        raise
+
+
 def input_records(task: str, path: Path) -> list[dict[str, Any]]:
     """Validate and convert every input row before predicting anything."""
     records: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for n, row in read_jsonl(path):
+    for n, row in _rows(path):
         if "id" not in row:
             raise DataError("missing field 'id'", file=str(path), row=n, column="id")
         rid = row["id"]

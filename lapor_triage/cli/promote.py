@@ -105,7 +105,7 @@ def load_eval_data(task: str, path: Path) -> tuple[list[Any], list[str]]:
         if isinstance(row, dict) and "record" in row and "label" in row:
             from lapor_triage.training.tracking import read_eval_split
 
-            return read_eval_split(path.read_text(encoding="utf-8"))
+            return read_eval_split(path.read_text(encoding="utf-8"), str(path))
     from lapor_triage.training.loop import load_task_data, task_record
 
     loaded = load_task_data(task, [path])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -24,8 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="training files (CSV, XLSX, JSONL, Parquet, LAPOR export)",
     )
     p.add_argument("--output", type=Path, help="folder to save the model to")
-    p.add_argument("--text-column", help="column holding the report text (generic files)")
-    p.add_argument("--label-column", help="column holding the label (generic files)")
+    p.add_argument(
+        "--text-column",
+        help="column holding the report text: required for files of no known layout; "
+        "on a LAPOR! export it replaces 'Isi Laporan Awal'",
+    )
+    p.add_argument(
+        "--label-column",
+        help="column holding the label: required for files of no known layout",
+    )
     p.add_argument("--date-column", help="column holding the report date (for the time split)")
     p.add_argument(
         "--config", type=Path, help="YAML training config; command-line flags win over it"
@@ -107,6 +115,22 @@ def run(args: argparse.Namespace) -> int:
             field = ".".join(str(x) for x in err["loc"])
             console.print(f"lapor-triage train: error: {field}: {err['msg']}")
         return 2
+    if config.task != "reply-quality":
+        from lapor_triage.training.data import file_layouts
+
+        for file, layout, columns in file_layouts(
+            config.data, config.task, config.text_column, config.label_column
+        ):
+            if layout == "generic" and not (config.text_column and config.label_column):
+                found = ", ".join(repr(c) for c in columns) or "none"
+                print(
+                    f"lapor-triage train: error: file {file}: not a layout lapor-triage knows "
+                    "(LAPOR! export, Surabaya media center, lapor.go.id posts, feedback export), "
+                    "so name its columns: --text-column COLUMN --label-column COLUMN. "
+                    f"Columns found: {found}",
+                    file=sys.stderr,
+                )
+                return 2
     try:
         result = run_training(config, console=console)
     except ValueError as exc:  # bad hyperparameters or model class (DataError is handled by main)

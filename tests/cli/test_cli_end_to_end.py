@@ -114,7 +114,8 @@ def test_predict_invalid_json_is_reported(agency_model: Path, tmp_path: Path, ca
         ]
     )
     assert code == 2
-    assert "row 2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "broken.jsonl, line 2" in err and "cut off" in err and "JSON Lines" in err
 
 
 def test_evaluate_prints_metrics_and_writes_report(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -268,9 +269,9 @@ def test_real_national_posts_take_the_agency_from_the_salutation_and_drop_it() -
 
 def test_demo_data_loads_for_both_tasks() -> None:
     reports = DEMO_DIR / "reports.csv"
-    if not reports.exists():
-        pytest.skip(f"demo data {reports} is not built yet")
-    paths = [reports] + [p for p in [DEMO_DIR / "feedback.jsonl"] if p.exists()]
+    feedback = DEMO_DIR / "feedback.jsonl"
+    assert reports.is_file() and feedback.is_file(), "the demo data belongs to the repository"
+    paths = [reports, feedback]
     types = load_dataset(paths, "report-type")
     agencies = load_dataset(paths, "agency")
     for result in (types, agencies):
@@ -432,7 +433,9 @@ def test_generic_csv_with_named_columns(tmp_path: Path) -> None:
     assert result.examples[1].meta["kecamatan"] is None
 
 
-def test_surabaya_layout_is_recognised_without_options(tmp_path: Path) -> None:
+def test_surabaya_layout_is_recognised_without_options(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_csv(
         tmp_path / "surabaya.csv",
         ["id", "tanggal_keluhan", "keluhan", "topik", "instansi", "kecamatan", "kelurahan"],
@@ -468,9 +471,21 @@ def test_surabaya_layout_is_recognised_without_options(tmp_path: Path) -> None:
     )
     assert b.label == "Kelurahan Wonorejo-Rungkut" and b.meta["kelurahan"] == "Wonorejo"
     assert a.meta["source_format"] == "surabaya_media_center"
-    # The Surabaya layout wins over a text column that only another file has.
-    again = load_dataset(path, "agency", text_column="Isi Laporan Awal", label_column="jenis")
-    assert [e.text for e in again.examples] == [e.text for e in result.examples]
+    # The Surabaya layout keeps its own columns where only another file has the given ones ...
+    other = tmp_path / "other.csv"
+    other.write_text("Isi Laporan Awal,jenis\nLampu mati,Dinas Perhubungan\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        again = load_dataset(
+            [path, other], "agency", text_column="Isi Laporan Awal", label_column="jenis"
+        )
+    assert [e.text for e in again.examples][:2] == [e.text for e in result.examples]
+    assert again.examples[2].text == "Lampu mati"
+    assert f"{path}: no column 'Isi Laporan Awal'" in caplog.text  # said, not silently ignored
+    # ... and a column no file has is refused, listing the columns found.
+    with pytest.raises(DataError) as err:
+        load_dataset(path, "agency", text_column="Isi Laporan Awal", label_column="jenis")
+    assert "'Isi Laporan Awal' given as the text column is in none of the files" in str(err.value)
+    assert "'keluhan'" in str(err.value)
 
 
 def test_jsonl_parquet_and_json_array(tmp_path: Path) -> None:
@@ -703,17 +718,24 @@ def test_malformed_csv_rows_are_skipped(tmp_path: Path) -> None:
         load_dataset(path, "report-type", strict=True)
 
 
-def test_json_values_of_the_wrong_shape_are_malformed_rows(tmp_path: Path) -> None:
+def test_json_values_of_the_wrong_shape(tmp_path: Path) -> None:
+    """A line that is not an object breaks the file (lapor_triage.jsonl policy) unless skipping
+    is asked for; an object whose text is not a string is a malformed row."""
     path = write_jsonl(
         tmp_path / "x.jsonl",
         [{"text": "ok", "label": "aspirasi"}, [1, 2], {"text": {"a": 1}, "label": "aspirasi"}],
     )
-    result = load_dataset(path, "report-type")
+    with pytest.raises(DataError) as err:
+        load_dataset(path, "report-type")
+    assert (err.value.file, err.value.row) == (str(path), 2)
+    assert "line 2" in str(err.value) and "not a JSON object" in str(err.value)
+    result = load_dataset(path, "report-type", on_bad_line="skip")
     assert len(result.examples) == 1
     assert {(s.reason, s.row) for s in result.summary.skipped} == {
-        ("malformed_row", 2),
+        ("malformed_json", 2),
         ("malformed_row", 3),
     }
+    assert_accounted(result)
 
 
 # ----------------------------------------------------------------------- bad input: files ---
@@ -798,7 +820,8 @@ def test_malformed_json_line(tmp_path: Path) -> None:
     with pytest.raises(DataError) as err:
         load_dataset(path, "report-type")
     assert (err.value.file, err.value.row) == (str(path), 2)
-    assert "malformed JSON" in str(err.value)
+    msg = str(err.value)
+    assert "line 2" in msg and "cut off" in msg and "JSON Lines" in msg
 
 
 @pytest.mark.parametrize(
@@ -892,3 +915,17 @@ def test_inspection_command_prints_the_summary_and_writes_the_agency_map(
     }
     assert main(["--task", "report-type", str(tmp_path / "absent.csv")]) == 2
     assert "not found" in capsys.readouterr().out
+
+
+def test_text_column_on_a_lapor_export_is_honoured_or_refused(tmp_path: Path) -> None:
+    """--text-column on a LAPOR! export: used when the export has it, refused when it has not."""
+    path = write_lapor_csv(tmp_path / "kota.csv", [lapor_row("1"), lapor_row("2", "Aspirasi")])
+    plain = load_dataset(path, "report-type")
+    assert not any("TEKS AKHIR ADMIN" in e.text for e in plain.examples)
+    chosen = load_dataset(path, "report-type", text_column="Isi Laporan Akhir")
+    assert all("TEKS AKHIR ADMIN" in e.text for e in chosen.examples)
+    with pytest.raises(DataError) as err:
+        load_dataset(path, "report-type", text_column="isi_laporan_warga")
+    msg = str(err.value)
+    assert "'isi_laporan_warga' given as the text column is in none of the files" in msg
+    assert "lapor_export layout" in msg and "'Isi Laporan Awal'" in msg

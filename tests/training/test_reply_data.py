@@ -44,7 +44,6 @@ def test_good_row_becomes_an_example(tmp_path: Path) -> None:
 
 
 BAD = [
-    ("{not json", "malformed_json", None),
     ({**GOOD, "id": "r2", "reply_text": None}, "missing_field", "reply_text"),
     ({k: v for k, v in GOOD.items() if k != "label"} | {"id": "r3"}, "missing_field", "label"),
     ({**GOOD, "id": "r4", "reply_text": "   "}, "empty_reply", "reply_text"),
@@ -74,6 +73,19 @@ def test_strict_mode_raises_data_error_naming_the_place(tmp_path: Path, k: int) 
     assert info.value.file == str(path) and info.value.row == 2
     assert info.value.column == column
     assert str(path) in str(info.value)
+
+
+def test_a_broken_json_line_stops_the_load_unless_skipping_is_asked(tmp_path: Path) -> None:
+    """One policy with every JSON Lines reader: strict by default, counted skips on request."""
+    path = _write(tmp_path / "j.jsonl", [GOOD, "{not json", {**GOOD, "id": "r9"}])
+    with pytest.raises(DataError) as info:
+        load_replies([path])  # strict=False governs bad rows, not broken lines
+    assert (info.value.file, info.value.row) == (str(path), 2)
+    assert "JSON Lines" in str(info.value)
+    res = load_replies([path], on_bad_line="skip")
+    assert [e.id for e in res.examples] == ["r1", "r9"]
+    assert [(s.row, s.reason) for s in res.summary.skipped] == [(2, "malformed_json")]
+    assert res.summary.rows_read[str(path)] == 3
 
 
 def test_csv_with_the_same_columns(tmp_path: Path) -> None:

@@ -392,19 +392,12 @@ def test_unwritable_store_raises_a_clear_error(
 
 def test_same_data_and_config_give_the_same_metrics_in_mlflow(store: Path, tmp_path: Path) -> None:
     """Seeded reproducibility end to end: two `run_training` calls on the demo data."""
+    from lapor_triage.training.loop import run_training
+    from lapor_triage.training.tracking import get_client
     from tests.conftest import DEMO_DIR
 
-    try:
-        import lapor_triage.models.report_type  # noqa: F401
-        import lapor_triage.training.data  # noqa: F401
-        import lapor_triage.training.metrics  # noqa: F401
-        from lapor_triage.training.loop import run_training
-        from lapor_triage.training.tracking import get_client
-    except ModuleNotFoundError as exc:
-        pytest.skip(f"the training stack is incomplete ({exc.name} is missing)")
     data = DEMO_DIR / "reports.csv"
-    if not data.is_file():
-        pytest.skip(f"{data} is not there yet")
+    assert data.is_file(), f"the demo data {data} belongs to the repository"
     runs = []
     for i in range(2):
         config = TrainConfig(
