@@ -51,7 +51,7 @@ def _store():
     settings = Settings()
     settings.check_secrets()
     db = Database(settings.sqlalchemy_url, schema=settings.database_schema)
-    db.create_all()
+    db.prepare(upgrade=settings.env != "production")
     return KeyStore(db, settings.pepper.get_secret_value()), settings
 
 
