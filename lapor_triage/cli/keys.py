@@ -32,11 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _guarded(fn):
     def handler(args: argparse.Namespace) -> int:
         from lapor_triage.service.auth import KeyError_
+        from lapor_triage.service.db import SchemaVersionError
         from lapor_triage.service.settings import InsecureSettingsError
 
         try:
             return fn(args)
-        except (KeyError_, InsecureSettingsError) as exc:
+        except (KeyError_, InsecureSettingsError, SchemaVersionError) as exc:
             print(f"lapor-triage keys: error: {exc}", file=sys.stderr)
             return 2
 

@@ -321,6 +321,23 @@ def test_production_refuses_a_database_that_is_behind(target, model_dirs):
         db.dispose()
 
 
+def test_keys_command_in_production_refuses_a_database_that_is_behind(
+    tmp_path, monkeypatch, capsys
+):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_old_database(url, None)
+    monkeypatch.setenv("LAPOR_DATABASE_URL", url)
+    monkeypatch.setenv("LAPOR_ENV", "production")
+    monkeypatch.setenv("LAPOR_PEPPER", TEST_PEPPER)
+    monkeypatch.delenv("LAPOR_BOOTSTRAP_ADMIN_KEY", raising=False)
+    assert cli_main(["keys", "create", "--role", "admin"]) == 2
+    assert "run `lapor-triage db upgrade`" in capsys.readouterr().err
+    assert "api_keys" not in table_names(url, None)  # nothing was created
+    assert cli_main(["db", "upgrade"]) == 0
+    assert cli_main(["keys", "create", "--role", "admin"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("lt_")
+
+
 def test_upgrades_started_together_both_succeed(target):
     """The workers of one service start together and each upgrades: the migration lock makes the
     second wait and then find nothing to do."""
