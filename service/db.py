@@ -24,6 +24,9 @@ from lapor_triage.text import mask_pii
 log = logging.getLogger(__name__)
 
 VERSION_TABLE = "alembic_version"
+# Alembic logs seven "setup plugin ..." lines (INFO) per upgrade, i.e. per worker start; keep its
+# "Running upgrade" lines and our own summary only.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class SchemaVersionError(RuntimeError):

@@ -365,3 +365,27 @@ def test_upgrades_started_together_both_succeed(target):
     head = head_revision()
     assert sorted(results, key=lambda r: r[0] or "") == [(None, head), (head, head), (head, head)]
     assert set(feedback_columns(url, schema)) >= NEW_COLUMNS
+
+
+def test_the_migrations_ship_in_the_wheel():
+    """The packages and the template of the migrations are declared for the wheel (an installed
+    service runs them from site-packages), as is every other package folder under service/."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest itself depends on tomli there
+        import tomli as tomllib
+
+    from tests.conftest import ROOT
+
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = set(tool["packages"])
+    folders = {
+        "lapor_triage.service." + ".".join(init.parent.relative_to(ROOT / "service").parts)
+        for init in (ROOT / "service").rglob("*/__init__.py")
+    }
+    assert {
+        "lapor_triage.service.migrations",
+        "lapor_triage.service.migrations.versions",
+    } <= folders
+    assert folders <= packages, folders - packages
+    assert "script.py.mako" in tool["package-data"]["lapor_triage.service.migrations"]
