@@ -6,20 +6,31 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, delete, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from lapor_triage.service.migrations import MIGRATIONS_DIR
 from lapor_triage.service.tables import AuditEntry, Base, Feedback, StoredReply
 from lapor_triage.text import mask_pii
 
 log = logging.getLogger(__name__)
+
+VERSION_TABLE = "alembic_version"
+# Alembic logs seven "setup plugin ..." lines (INFO) per upgrade, i.e. per worker start; keep its
+# "Running upgrade" lines and our own summary only.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+class SchemaVersionError(RuntimeError):
+    """The database schema is not the one this release needs (and may not be changed here)."""
 
 
 def masked(value: Any) -> Any:
@@ -53,23 +64,113 @@ class Database:
             _sqlite_pragmas(engine, busy_timeout_ms)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
+        # Migrations name the schema themselves; the ORM gets it through the translate map.
+        self._base_engine = engine
         if schema:
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine: Engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
+    # --- schema (Alembic migrations in service/migrations) -------------------------------------
+    def prepare(self, *, upgrade: bool) -> None:
+        """Make sure the schema is the one this release needs before serving.
+
+        ``upgrade=True`` (development, test): run the migrations that are missing. ``False``
+        (``LAPOR_ENV=production``): change nothing, and refuse a database that is behind (or
+        unknown) with :class:`SchemaVersionError`, which says to run ``lapor-triage db upgrade``.
+        """
+        if upgrade:
+            self.upgrade()
+        else:
+            self.check_schema()
+
     def create_all(self) -> None:
-        if self.schema and not self.is_sqlite:
-            with self.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-        Base.metadata.create_all(self.engine)
-        add_missing_columns(self.engine, Base.metadata, self.schema if not self.is_sqlite else None)
+        """Create the tables, or upgrade them to this release's schema: :meth:`upgrade`."""
+        self.upgrade()
+
+    def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        """Run the Alembic migrations up to ``revision``; returns (revision before, after).
+
+        One transaction for the whole upgrade, which also serializes concurrent upgrades (the
+        workers of one service starting together): on SQLite it begins ``IMMEDIATE`` (the
+        write lock first, so a second process waits for the busy timeout instead of failing),
+        on PostgreSQL it takes an advisory lock for this schema. Databases made before the
+        migrations existed are adopted: revision 0001 keeps the tables it finds, 0002 adds the
+        columns they lack. Doing it twice changes nothing.
+        """
+        from alembic import command
+        from alembic.util.exc import CommandError
+
+        with self._migration_connection() as conn:
+            before = _current_revision(conn, self._pg_schema)
+            config = _alembic_config(conn, self._pg_schema)
+            try:
+                command.upgrade(config, revision)
+            except CommandError as exc:
+                raise SchemaVersionError(
+                    f"cannot upgrade the database {self._where} from revision {before} to "
+                    f"{revision}: {exc}"
+                ) from exc
+            after = _current_revision(conn, self._pg_schema)
+        if before != after:
+            log.info("database %s upgraded from revision %s to %s", self._where, before, after)
+        return before, after
+
+    def current_revision(self) -> str | None:
+        """The Alembic revision the database is at (``None``: empty, or made before Alembic)."""
+        with self._base_engine.connect() as conn:
+            return _current_revision(conn, self._pg_schema)
+
+    def check_schema(self) -> None:
+        """Raise :class:`SchemaVersionError` unless the database is at this release's head."""
+        head = head_revision()
+        current = self.current_revision()
+        if current == head:
+            return
+        if current is not None and current not in known_revisions():
+            raise SchemaVersionError(
+                f"the database {self._where} is at revision {current}, which this release does "
+                f"not know (made by a newer release?); this release needs revision {head}"
+            )
+        found = f"revision {current}" if current else "no schema revision (empty or pre-Alembic)"
+        raise SchemaVersionError(
+            f"the database {self._where} has {found}, this release needs revision {head}: run "
+            "`lapor-triage db upgrade` (with the same LAPOR_DATABASE_URL and "
+            "LAPOR_DATABASE_SCHEMA) before starting the service"
+        )
+
+    @property
+    def _pg_schema(self) -> str | None:
+        return self.schema if self.schema and not self.is_sqlite else None
+
+    @property
+    def _where(self) -> str:
+        url = self._base_engine.url.render_as_string(hide_password=True)
+        return f"{url} (schema {self._pg_schema})" if self._pg_schema else url
+
+    @contextmanager
+    def _migration_connection(self) -> Iterator[Connection]:
+        """A connection inside one transaction that holds the migration lock (see upgrade)."""
+        with self._base_engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            with conn.begin():
+                if not self.is_sqlite:
+                    lock_key = zlib.crc32(f"lapor-triage:{self._pg_schema}".encode())
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+                    if self._pg_schema:
+                        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self._pg_schema}"'))
+                yield conn
 
     def drop_all(self) -> None:
+        """Drop the tables and the migration record (tests)."""
         Base.metadata.drop_all(self.engine)
         if self.schema and not self.is_sqlite:
             with self.engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -177,79 +278,40 @@ class Database:
                 session.execute(delete(table))
 
 
-def add_missing_columns(engine: Engine, metadata: MetaData, schema: str | None = None) -> list[str]:
-    """Add to existing tables the *nullable* columns of ``metadata`` they lack; returns
-    ``["table.column", ...]`` added (each logged).
+def _alembic_config(connection: Connection, schema: str | None):
+    """The Alembic configuration of the packaged migrations, bound to ``connection`` (no
+    ``alembic.ini``: everything the migrations need is set here)."""
+    from alembic.config import Config
 
-    ``create_all`` creates missing tables but never alters one that exists, so a database
-    created by an earlier release lacks the columns added since. This adds those with
-    ``ALTER TABLE ... ADD COLUMN`` (old rows get NULL) and never drops, renames or changes
-    anything: a missing column that is not nullable, is part of the primary key, unique, or has a
-    server default is left alone with a warning (it needs a hand-written migration). Tables are
-    looked up in ``schema`` (PostgreSQL; ``None``: the default schema). Safe to run from several
-    processes at once: a column another process added meanwhile is skipped.
-    """
-    dialect = engine.dialect
-    quote = dialect.identifier_preparer.quote
-    quote_schema = dialect.identifier_preparer.quote_schema
-    postgres = dialect.name == "postgresql"
-    with engine.connect() as conn:
-        inspector = inspect(conn)
-        existing_tables = set(inspector.get_table_names(schema=schema))
-        present = {
-            table.name: {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
-            for table in metadata.sorted_tables
-            if table.name in existing_tables
-        }
-    added: list[str] = []
-    for table in metadata.sorted_tables:
-        if table.name not in present:
-            continue  # not created (create_all runs first); nothing to upgrade
-        qualified = f"{quote_schema(schema)}.{quote(table.name)}" if schema else quote(table.name)
-        new_here = []
-        for column in table.columns:
-            if column.name in present[table.name]:
-                continue
-            if (
-                not column.nullable
-                or column.primary_key
-                or column.unique
-                or column.server_default is not None
-            ):
-                log.warning(
-                    "database upgrade: table %s lacks column %s, which cannot be added "
-                    "automatically (not a plain nullable column); add it by hand",
-                    table.name,
-                    column.name,
-                )
-                continue
-            col_type = column.type.compile(dialect=dialect)
-            if_not_exists = "IF NOT EXISTS " if postgres else ""
-            ddl = (
-                f"ALTER TABLE {qualified} ADD COLUMN {if_not_exists}{quote(column.name)} {col_type}"
-            )
-            try:
-                with engine.begin() as conn:
-                    conn.exec_driver_sql(ddl)
-            except OperationalError as exc:  # SQLite: another process added it meanwhile
-                if "duplicate column" not in str(exc).lower():
-                    raise
-                continue
-            log.info(
-                "database upgrade: added column %s.%s (%s, nullable)",
-                table.name,
-                column.name,
-                col_type,
-            )
-            added.append(f"{table.name}.{column.name}")
-            new_here.append(column.name)
-        for index in table.indexes:  # indexes on the new columns, as create_all makes them
-            if any(c.name in new_here for c in index.columns):
-                with engine.begin() as conn:
-                    if schema:  # the index's table is declared without a schema
-                        conn = conn.execution_options(schema_translate_map={None: schema})
-                    index.create(conn, checkfirst=True)
-    return added
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    config.attributes["schema"] = schema
+    return config
+
+
+def _script_directory():
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(None, None)  # type: ignore[arg-type]  # scripts only, no database
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    """The newest migration of this release (the schema it needs)."""
+    return _script_directory().get_current_head()
+
+
+def known_revisions() -> set[str]:
+    """Every migration revision this release ships."""
+    return {script.revision for script in _script_directory().walk_revisions()}
+
+
+def _current_revision(conn: Connection, schema: str | None) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    context = MigrationContext.configure(conn, opts={"version_table_schema": schema})
+    return context.get_current_revision()
 
 
 def _audit_entry(
@@ -279,4 +341,5 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover
-        conn.exec_driver_sql("BEGIN")
+        # ``sqlite_begin="BEGIN IMMEDIATE"`` on a connection takes the write lock up front.
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))

@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         schema=settings.database_schema,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
-    db.create_all()
+    db.prepare(upgrade=settings.env != "production")
     bootstrap = settings.bootstrap_admin_key
     keys = KeyStore(
         db,

@@ -1,105 +1,63 @@
-"""Prometheus metrics in the text exposition format (0.0.4), written without a client library.
+"""Prometheus metrics of the service, kept with ``prometheus_client``.
 
-Counters and histograms are process-local and thread-safe; ``render()`` produces the body of
-``GET /metrics``.
+With one process the values live in memory (one registry per app). Under ``lapor-triage serve
+--workers N`` the serve command sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, so
+``prometheus_client`` keeps every value in a per-process file there (multiprocess mode) and a
+scrape of ``GET /metrics`` on any worker adds up the files of all workers, dead ones included
+(counters never go backwards). ``render()`` produces the body, in the text format 0.0.4.
+
+The two rates (``lapor_triage_abstain_rate``, ``lapor_replies_normatif_rate``) are computed at
+scrape time from the summed counters, so they too cover every worker.
 """
 
 from __future__ import annotations
 
-import bisect
-import math
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, generate_latest, values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LabelValues = tuple[str, ...]
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(names: tuple[str, ...], values: LabelValues, extra: str = "") -> str:
-    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
+# No ``*_created`` series: the names and series documented in service/README.md stay as they
+# were (and multiprocess mode has none anyway). Process-wide, as prometheus_client offers it.
+prometheus_client.disable_created_metrics()
 
 
-def _num(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if float(value).is_integer():
-        return str(int(value))
-    return repr(float(value))
+def multiprocess_mode() -> bool:
+    """True when prometheus_client keeps its values in ``PROMETHEUS_MULTIPROC_DIR`` (decided by
+    prometheus_client when it is first imported, from the environment)."""
+    return values.ValueClass is not values.MutexValue
 
 
-class _Metric:
-    kind = ""
-
-    def __init__(self, name: str, help: str, labelnames: Iterable[str] = ()):
-        self.name = name
-        self.help = help
-        self.labelnames = tuple(labelnames)
-        self._lock = threading.Lock()
-
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-
-
-class Counter(_Metric):
-    kind = "counter"
-
-    def __init__(self, name: str, help: str, labelnames: Iterable[str] = ()):
-        super().__init__(name, help, labelnames)
-        self._values: dict[LabelValues, float] = {}
-
-    def inc(self, amount: float = 1.0, *labels: str) -> None:
-        with self._lock:
-            self._values[labels] = self._values.get(labels, 0.0) + amount
-
-    def value(self, *labels: str) -> float:
-        with self._lock:
-            return self._values.get(labels, 0.0)
-
-    def total(self) -> float:
-        with self._lock:
-            return sum(self._values.values())
-
-    def render(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        if not items and not self.labelnames:
-            items = [((), 0.0)]  # an unlabelled counter starts at 0
-        lines = self.header()
-        lines += [f"{self.name}{_labels(self.labelnames, k)} {_num(v)}" for k, v in items]
-        return lines
-
-
-class Gauge(_Metric):
-    """A gauge whose value is computed when scraped."""
-
-    kind = "gauge"
+class Counter:
+    """A counter with the service's call style: ``inc(amount, *label_values)``."""
 
     def __init__(
-        self,
-        name: str,
-        help: str,
-        fn: Callable[[], dict[LabelValues, float]],
-        labelnames: Iterable[str] = (),
+        self, name: str, help: str, labelnames: Iterable[str] = (), *, registry: CollectorRegistry
     ):
-        super().__init__(name, help, labelnames)
-        self._fn = fn
+        self.labelnames = tuple(labelnames)
+        self._metric = prometheus_client.Counter(name, help, self.labelnames, registry=registry)
+        self._children: dict[LabelValues, prometheus_client.Counter] = {}
 
-    def render(self) -> list[str]:
-        lines = self.header()
-        for k, v in sorted(self._fn().items()):
-            lines.append(f"{self.name}{_labels(self.labelnames, k)} {_num(v)}")
-        return lines
+    def _child(self, labels: LabelValues) -> prometheus_client.Counter:
+        if not self.labelnames:
+            return self._metric
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        return child
+
+    def inc(self, amount: float = 1.0, *labels: str) -> None:
+        self._child(labels).inc(amount)
 
 
-class Histogram(_Metric):
-    kind = "histogram"
+class Histogram:
+    """A histogram with the service's call style: ``observe(value, *label_values)``."""
 
     def __init__(
         self,
@@ -107,109 +65,127 @@ class Histogram(_Metric):
         help: str,
         labelnames: Iterable[str] = (),
         buckets: tuple[float, ...] = LATENCY_BUCKETS,
+        *,
+        registry: CollectorRegistry,
     ):
-        super().__init__(name, help, labelnames)
-        self.buckets = tuple(sorted(buckets))
-        self._counts: dict[LabelValues, list[int]] = {}
-        self._sums: dict[LabelValues, float] = {}
+        self.labelnames = tuple(labelnames)
+        self._metric = prometheus_client.Histogram(
+            name, help, self.labelnames, buckets=buckets, registry=registry
+        )
+        self._children: dict[LabelValues, prometheus_client.Histogram] = {}
 
     def observe(self, value: float, *labels: str) -> None:
-        i = bisect.bisect_left(self.buckets, value)
-        with self._lock:
-            counts = self._counts.get(labels)
-            if counts is None:
-                counts = self._counts[labels] = [0] * (len(self.buckets) + 1)
-                self._sums[labels] = 0.0
-            counts[i] += 1
-            self._sums[labels] += value
+        if not self.labelnames:
+            self._metric.observe(value)
+            return
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        child.observe(value)
 
-    def render(self) -> list[str]:
-        with self._lock:
-            items = sorted((k, list(v), self._sums[k]) for k, v in self._counts.items())
-        lines = self.header()
-        for labels, counts, total in items:
-            cumulative = 0
-            for bound, count in zip((*self.buckets, math.inf), counts, strict=True):
-                cumulative += count
-                le = f'le="{_num(bound)}"'
-                lines.append(
-                    f"{self.name}_bucket{_labels(self.labelnames, labels, le)} {cumulative}"
-                )
-            lines.append(f"{self.name}_sum{_labels(self.labelnames, labels)} {total!r}")
-            lines.append(f"{self.name}_count{_labels(self.labelnames, labels)} {cumulative}")
-        return lines
+
+class _Collected:
+    """Already collected metric families, in the shape ``generate_latest`` reads."""
+
+    def __init__(self, families: list[Metric]):
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
 
 
 class ServiceMetrics:
-    """The metrics of one app instance."""
+    """The metrics of one app instance (in multiprocess mode: of all worker processes)."""
 
     def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess = multiprocess_mode()
+        r = self.registry
         self.requests = Counter(
             "lapor_http_requests_total",
             "HTTP requests by route and status",
             ("method", "route", "status"),
+            registry=r,
         )
         self.latency = Histogram(
-            "lapor_http_request_duration_seconds", "HTTP request latency", ("method", "route")
+            "lapor_http_request_duration_seconds",
+            "HTTP request latency",
+            ("method", "route"),
+            registry=r,
         )
-        self.reports = Counter("lapor_triage_reports_total", "reports triaged")
+        self.reports = Counter("lapor_triage_reports_total", "reports triaged", registry=r)
         self.abstained = Counter(
-            "lapor_triage_abstained_total", "reports where the agency router abstained"
+            "lapor_triage_abstained_total", "reports where the agency router abstained", registry=r
         )
         self.report_types = Counter(
-            "lapor_triage_report_type_total", "predicted report types", ("report_type",)
+            "lapor_triage_report_type_total",
+            "predicted report types",
+            ("report_type",),
+            registry=r,
         )
         self.replies = Counter(
-            "lapor_replies_assessed_total", "replies assessed by predicted label", ("label",)
+            "lapor_replies_assessed_total",
+            "replies assessed by predicted label",
+            ("label",),
+            registry=r,
         )
-        self.feedback = Counter("lapor_feedback_total", "feedback stored", ("kind", "decision"))
-        self.reloads = Counter("lapor_model_reloads_total", "model reload attempts", ("outcome",))
+        self.feedback = Counter(
+            "lapor_feedback_total", "feedback stored", ("kind", "decision"), registry=r
+        )
+        self.reloads = Counter(
+            "lapor_model_reloads_total", "model reload attempts", ("outcome",), registry=r
+        )
         self.batch_size = Histogram(
             "lapor_batch_size",
             "items per prediction request",
             ("endpoint",),
             buckets=(1, 2, 5, 10, 25, 50, 100, 256, 1000),
+            registry=r,
         )
         self.model_batch_size = Histogram(
             "lapor_triage_model_batch_size",
             "reports per model call of the triage micro-batcher (requests queued together)",
             (),
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=r,
         )
-        self._gauges: list[Gauge] = [
-            Gauge(
-                "lapor_triage_abstain_rate",
-                "share of triaged reports where the router abstained",
-                lambda: {(): self._ratio(self.abstained.total(), self.reports.total())},
-            ),
-            Gauge(
-                "lapor_replies_normatif_rate",
-                "share of assessed replies judged normatif",
-                lambda: {(): self._ratio(self.replies.value("normatif"), self.replies.total())},
-            ),
-        ]
 
-    @staticmethod
-    def _ratio(a: float, b: float) -> float:
-        return a / b if b else 0.0
-
-    def add_gauge(self, gauge: Gauge) -> None:
-        self._gauges.append(gauge)
+    def collect(self) -> list[Metric]:
+        """Every metric family: this process's, or in multiprocess mode all workers' summed."""
+        if self.multiprocess:
+            families = list(MultiProcessCollector(None).collect())
+            families.sort(key=lambda family: family.name)
+        else:
+            families = list(self.registry.collect())
+        return families + self._rates(families)
 
     def render(self) -> str:
-        lines: list[str] = []
-        for metric in (
-            self.requests,
-            self.latency,
-            self.reports,
-            self.abstained,
-            self.report_types,
-            self.replies,
-            self.feedback,
-            self.reloads,
-            self.batch_size,
-            self.model_batch_size,
-            *self._gauges,
-        ):
-            lines += metric.render()
-        return "\n".join(lines) + "\n"
+        return generate_latest(_Collected(self.collect())).decode("utf-8")
+
+    @staticmethod
+    def _rates(families: list[Metric]) -> list[Metric]:
+        def total(sample_name: str, **labels: str) -> float:
+            return sum(
+                s.value
+                for family in families
+                for s in family.samples
+                if s.name == sample_name and all(s.labels.get(k) == v for k, v in labels.items())
+            )
+
+        def ratio(a: float, b: float) -> float:
+            return a / b if b else 0.0
+
+        abstain = GaugeMetricFamily(
+            "lapor_triage_abstain_rate",
+            "share of triaged reports where the router abstained",
+            value=ratio(total("lapor_triage_abstained_total"), total("lapor_triage_reports_total")),
+        )
+        normatif = GaugeMetricFamily(
+            "lapor_replies_normatif_rate",
+            "share of assessed replies judged normatif",
+            value=ratio(
+                total("lapor_replies_assessed_total", label="normatif"),
+                total("lapor_replies_assessed_total"),
+            ),
+        )
+        return [abstain, normatif]

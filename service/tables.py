@@ -3,6 +3,9 @@ reload requests and worker status shared by worker processes.
 
 Every text column holds masked text (``lapor_triage.text.mask_pii``) — the code that writes rows
 masks first (see ``service.db``).
+
+Every change here needs a migration in ``service/migrations/versions`` (``lapor-triage db upgrade``
+applies it); ``tests/service/test_db_upgrade.py`` fails while the two differ.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Feedback(Base):
     reply_label: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # Where the report came from (triage feedback): the agency router learns location offices
     # from kecamatan / kelurahan, the report-type model uses penerima (the receiving instansi).
-    # Added after the first release: nullable, so ``Database.create_all`` adds them to old tables.
+    # Added after the first release by migration 0002 (nullable: old rows get NULL).
     kecamatan: Mapped[str | None] = mapped_column(String(200), nullable=True)
     kelurahan: Mapped[str | None] = mapped_column(String(200), nullable=True)
     penerima: Mapped[str | None] = mapped_column(String(300), nullable=True)

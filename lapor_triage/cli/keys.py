@@ -32,11 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _guarded(fn):
     def handler(args: argparse.Namespace) -> int:
         from lapor_triage.service.auth import KeyError_
+        from lapor_triage.service.db import SchemaVersionError
         from lapor_triage.service.settings import InsecureSettingsError
 
         try:
             return fn(args)
-        except (KeyError_, InsecureSettingsError) as exc:
+        except (KeyError_, InsecureSettingsError, SchemaVersionError) as exc:
             print(f"lapor-triage keys: error: {exc}", file=sys.stderr)
             return 2
 
@@ -51,7 +52,7 @@ def _store():
     settings = Settings()
     settings.check_secrets()
     db = Database(settings.sqlalchemy_url, schema=settings.database_schema)
-    db.create_all()
+    db.prepare(upgrade=settings.env != "production")
     return KeyStore(db, settings.pepper.get_secret_value()), settings
 
 

@@ -16,11 +16,14 @@ import argparse
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
+import shutil
 import signal
 import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     )
     announce_when_ready(args.host, args.port)
     if args.workers > 1:
+        prometheus_multiprocess_dir(settings.home / "var", args.port)
         if hasattr(socket, "SO_REUSEPORT"):
             return serve_workers(args.workers, common)
         uvicorn.run(
@@ -203,6 +207,7 @@ def serve_workers(n: int, common: dict[str, Any]) -> int:
                 if worker.is_alive() or stopping:
                     continue
                 lived = time.monotonic() - started.pop(worker.pid, 0.0)
+                _metrics_process_dead(worker.pid)
                 quick_exits = quick_exits + 1 if lived < 10 else 0
                 if quick_exits >= 3:
                     print("lapor-triage serve: workers keep failing at start; stopping",
@@ -220,8 +225,43 @@ def serve_workers(n: int, common: dict[str, Any]) -> int:
             worker.join(timeout=30)
             if worker.is_alive():
                 worker.kill()
+            _metrics_process_dead(worker.pid)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def prometheus_multiprocess_dir(var_dir: Path, port: int) -> Path:
+    """Point ``PROMETHEUS_MULTIPROC_DIR`` at an empty folder before the workers start, so that
+    prometheus_client keeps their metric values in files there and one ``/metrics`` scrape on any
+    worker sums all of them (``service.metrics``); returns the folder.
+
+    The folder is ``<var>/prometheus/<port>`` (one per service on this home), emptied here so
+    the counts of an earlier run do not come back; a folder given in ``PROMETHEUS_MULTIPROC_DIR``
+    already is kept, only its values files (``*.db``) removed. Kept apart from the start-up flow
+    above on purpose: one call before the workers start, and ``_metrics_process_dead`` when one
+    exits.
+    """
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path = var_dir / "prometheus" / str(port)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def _metrics_process_dead(pid: int | None) -> None:
+    """Tell prometheus_client a worker exited (drops its live gauges; its counts stay)."""
+    if pid is None or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(pid)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

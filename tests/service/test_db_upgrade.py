@@ -1,10 +1,13 @@
-"""``Database.create_all`` on a database made by an earlier release: the nullable columns added
-since (feedback ``kecamatan`` / ``kelurahan`` / ``penerima``) are added, nothing else changes, and
-old rows survive. On SQLite and, where a server answers, on PostgreSQL (in a schema of its own)."""
+"""The Alembic migrations of the service database (``service/migrations``): a database made by the
+first release is upgraded with its rows kept, one made by ``create_all`` before migrations existed
+is adopted, a fresh one is created at head with exactly the schema of ``service/tables.py``,
+``lapor-triage db upgrade`` twice is a no-op, and production refuses a database that is behind.
+On SQLite and, where a server answers, on PostgreSQL (tables and ``alembic_version`` in a schema of
+their own)."""
 
 from __future__ import annotations
 
-import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -24,10 +27,13 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.sql.elements import conv
 
-from lapor_triage.service.db import Database, add_missing_columns
-from lapor_triage.service.tables import Feedback
-from tests.service.conftest import PG_URL, postgres_available
+from lapor_triage.cli import main as cli_main
+from lapor_triage.service.db import Database, SchemaVersionError, head_revision
+from lapor_triage.service.main import create_app
+from lapor_triage.service.tables import Base
+from tests.service.conftest import PG_URL, TEST_PEPPER, make_settings, postgres_available
 
 NEW_COLUMNS = {"kecamatan", "kelurahan", "penerima"}
 
@@ -40,7 +46,7 @@ def old_feedback_table(metadata: MetaData) -> Table:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("kind", String(16), nullable=False),
-        Column("report_id", String(200), nullable=False, index=True),
+        Column("report_id", String(200), nullable=False),
         Column("text", Text, nullable=False),
         Column("report_type", String(64)),
         Column("agency", String(300)),
@@ -53,6 +59,7 @@ def old_feedback_table(metadata: MetaData) -> Table:
         Column("actor_role", String(32), nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("legacy_note", Text),
+        Index("ix_feedback_report_id", "report_id"),  # named as the release named it
         Index("ix_feedback_created", "created_at", "id"),
     )
 
@@ -111,20 +118,70 @@ def feedback_columns(url: str, schema: str | None) -> dict[str, dict]:
         engine.dispose()
 
 
-def added_messages(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "added column" in r.getMessage()]
+def table_names(url: str, schema: str | None) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names(schema=schema))
+    finally:
+        engine.dispose()
 
 
-def test_create_all_adds_the_new_nullable_columns_and_keeps_old_rows(target, caplog):
+def schema_differences(db: Database) -> list:
+    """What Alembic's autogenerate finds between the database and ``service/tables.py``."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    declared = MetaData(schema=db.schema)  # the tables as they live in the test's schema
+    for table in Base.metadata.sorted_tables:
+        copy = table.to_metadata(declared, schema=db.schema)
+        for index in copy.indexes:  # the naming convention would put the schema in the name
+            if db.schema and index.name.startswith(f"ix_{db.schema}_"):
+                index.name = conv("ix_" + index.name.removeprefix(f"ix_{db.schema}_"))
+
+    def in_scope(name, type_, parent_names) -> bool:
+        return type_ != "schema" or name == db.schema
+
+    engine = create_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_schemas": bool(db.schema),
+                    "include_name": in_scope,
+                    "version_table_schema": db.schema,
+                },
+            )
+            differences = compare_metadata(context, declared)
+    finally:
+        engine.dispose()
+    # a column the database has and tables.py lacks (legacy_note) is not drift
+    return [d for d in differences if not (isinstance(d, tuple) and d[0] == "remove_column")]
+
+
+ALL_TABLES = {
+    "api_keys",
+    "feedback",
+    "replies",
+    "audit_log",
+    "model_reloads",
+    "worker_status",
+    "alembic_version",
+}
+
+
+def test_a_first_release_database_is_upgraded_and_keeps_its_rows(target):
     url, schema = target
     make_old_database(url, schema)
     before = feedback_columns(url, schema)
     assert not NEW_COLUMNS & set(before)  # really the old shape
 
     db = Database(url, schema=schema)
-    caplog.set_level(logging.INFO, logger="lapor_triage.service.db")
-    db.create_all()
     try:
+        assert db.current_revision() is None  # made before migrations existed
+        assert db.upgrade() == (None, head_revision())
         after = feedback_columns(url, schema)
         assert NEW_COLUMNS <= set(after)
         assert all(after[name]["nullable"] for name in NEW_COLUMNS)
@@ -132,13 +189,9 @@ def test_create_all_adds_the_new_nullable_columns_and_keeps_old_rows(target, cap
         assert set(before) <= set(after)
         for name, col in before.items():
             assert after[name]["nullable"] == col["nullable"], name
-        assert {m.split("added column ")[1].split(" ")[0] for m in added_messages(caplog)} == {
-            f"feedback.{name}" for name in NEW_COLUMNS
-        }
-        # the tables that did not exist were created as before
-        with db.engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names(schema=schema))
-        assert {"api_keys", "replies", "audit_log", "model_reloads", "worker_status"} <= tables
+        # the tables that did not exist were created, the version table in the same schema
+        assert ALL_TABLES <= table_names(url, schema)
+        assert db.current_revision() == head_revision()
 
         # the old row survives, readable through the ORM with the new columns empty
         [old] = [row for row in db.iter_feedback() if row.report_id == "OLD-1"]
@@ -165,72 +218,174 @@ def test_create_all_adds_the_new_nullable_columns_and_keeps_old_rows(target, cap
         assert (new.kecamatan, new.kelurahan) == ("Wonokromo", "Ngagel Rejo")
         assert new.penerima == "Pemerintah Kota Surabaya, hubungi [TELEPON]"
 
-        # a second run (a restart, another worker) finds nothing to add and keeps the rows
-        caplog.clear()
-        db.create_all()
-        assert added_messages(caplog) == []
+        # a second run (a restart, another worker) changes nothing and keeps the rows
+        assert db.upgrade() == (head_revision(), head_revision())
         assert {row.report_id for row in db.iter_feedback()} == {"OLD-1", "NEW-1"}
+        assert schema_differences(db) == []
     finally:
         db.dispose()
 
 
-def test_a_fresh_database_needs_no_upgrade(target, caplog):
-    url, schema = target
-    db = Database(url, schema=schema)
-    caplog.set_level(logging.INFO, logger="lapor_triage.service.db")
-    try:
-        db.create_all()
-        assert NEW_COLUMNS <= set(feedback_columns(url, schema))
-        assert added_messages(caplog) == []
-    finally:
-        db.dispose()
-
-
-def test_only_plain_nullable_columns_are_added(target, caplog):
-    """A missing column that is NOT NULL, unique or has a server default is left alone (with a
-    warning): adding it would fail on old rows or change what the table promises."""
+def test_a_database_made_by_create_all_before_migrations_is_adopted(target):
+    """The release just before Alembic made every table with ``create_all`` (the location columns
+    included): the upgrade keeps it as it is and records the head revision."""
     url, schema = target
     engine = create_engine(url)
-    old = MetaData(schema=schema)
-    Table("things", old, Column("id", Integer, primary_key=True), Column("name", String(50)))
     with engine.begin() as conn:
         if schema:
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        old.create_all(conn)
-        conn.execute(old.tables[f"{schema}.things" if schema else "things"].insert(), [{"id": 1}])
-
-    new = MetaData()
-    Table(
-        "things",
-        new,
-        Column("id", Integer, primary_key=True),
-        Column("name", String(50)),
-        Column("note", Text, nullable=True, index=True),
-        Column("required", String(10), nullable=False),
-        Column("code", String(10), nullable=True, unique=True),
-        Column("flag", String(10), nullable=True, server_default="x"),
-    )
-    Table("not_created", new, Column("id", Integer, primary_key=True), Column("x", Text))
-    caplog.set_level(logging.INFO, logger="lapor_triage.service.db")
+            conn = conn.execution_options(schema_translate_map={None: schema})
+        Base.metadata.create_all(conn)
+    engine.dispose()
+    db = Database(url, schema=schema)
     try:
-        assert add_missing_columns(engine, new, schema) == ["things.note"]
-        with engine.connect() as conn:
-            insp = inspect(conn)
-            columns = {c["name"] for c in insp.get_columns("things", schema=schema)}
-            indexes = {tuple(i["column_names"]) for i in insp.get_indexes("things", schema=schema)}
-            tables = set(insp.get_table_names(schema=schema))
-        assert columns == {"id", "name", "note"}
-        assert ("note",) in indexes  # the index of the new column, as create_all would make it
-        assert "not_created" not in tables  # creating tables is create_all's job, not this
-        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-        for name in ("required", "code", "flag"):
-            assert any(f"lacks column {name}" in w for w in warnings), (name, warnings)
-        assert add_missing_columns(engine, new, schema) == []  # idempotent
+        db.add_feedback(
+            kind="triage", report_id="R-1", text="Banjir", penerima="Pemkot", actor_key_id="k",
+            actor_role="admin_pusat",
+        )  # fmt: skip
+        assert db.current_revision() is None
+        assert db.upgrade() == (None, head_revision())
+        [row] = list(db.iter_feedback())
+        assert (row.report_id, row.penerima) == ("R-1", "Pemkot")
+        assert schema_differences(db) == []
     finally:
-        engine.dispose()
+        db.dispose()
 
 
-def test_feedback_table_declares_the_new_columns_nullable():
-    """The upgrade can only add nullable columns: keep the new ones that way."""
-    for name in NEW_COLUMNS:
-        assert Feedback.__table__.c[name].nullable, name
+def test_a_fresh_database_is_created_at_head_with_the_declared_schema(target):
+    url, schema = target
+    db = Database(url, schema=schema)
+    try:
+        assert db.upgrade() == (None, head_revision())
+        assert table_names(url, schema) == ALL_TABLES
+        assert NEW_COLUMNS <= set(feedback_columns(url, schema))
+        # the migrations build exactly what service/tables.py declares: a column added there
+        # without a revision fails here
+        assert schema_differences(db) == []
+        db.check_schema()  # production accepts it
+    finally:
+        db.dispose()
+
+
+def test_db_upgrade_command_twice_is_a_no_op(target, monkeypatch, capsys):
+    url, schema = target
+    make_old_database(url, schema)
+    monkeypatch.setenv("LAPOR_DATABASE_URL", url)
+    if schema:
+        monkeypatch.setenv("LAPOR_DATABASE_SCHEMA", schema)
+    else:
+        monkeypatch.delenv("LAPOR_DATABASE_SCHEMA", raising=False)
+
+    assert cli_main(["db", "current"]) == 1  # behind
+    assert "run `lapor-triage db upgrade`" in capsys.readouterr().out
+    assert cli_main(["db", "upgrade"]) == 0
+    assert f"upgraded from revision (none) to {head_revision()}" in capsys.readouterr().out
+    columns = {n: (c["nullable"], str(c["type"])) for n, c in feedback_columns(url, schema).items()}
+    assert NEW_COLUMNS <= set(columns)
+    assert cli_main(["db", "upgrade"]) == 0
+    assert f"already at revision {head_revision()}" in capsys.readouterr().out
+    again = {n: (c["nullable"], str(c["type"])) for n, c in feedback_columns(url, schema).items()}
+    assert again == columns
+    assert cli_main(["db", "current"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    db = Database(url, schema=schema)
+    try:
+        assert [row.report_id for row in db.iter_feedback()] == ["OLD-1"]
+    finally:
+        db.dispose()
+
+
+def test_production_refuses_a_database_that_is_behind(target, model_dirs):
+    url, schema = target
+    make_old_database(url, schema)
+    settings = make_settings(
+        model_dirs, url, env="production", database_schema=schema, pepper=TEST_PEPPER
+    )
+    with pytest.raises(SchemaVersionError, match="run `lapor-triage db upgrade`"):
+        create_app(settings)
+    assert not NEW_COLUMNS & set(feedback_columns(url, schema))  # nothing was changed
+    assert "alembic_version" not in table_names(url, schema)
+
+    db = Database(url, schema=schema)
+    try:
+        db.upgrade()
+        create_app(settings).state.lapor.db.dispose()  # at head: accepted
+        version_table = f'"{schema}".alembic_version' if schema else "alembic_version"
+        with db.engine.begin() as conn:  # a revision from a newer release
+            conn.exec_driver_sql(f"UPDATE {version_table} SET version_num = 'ffff'")
+        with pytest.raises(SchemaVersionError, match="revision ffff, which this release does not"):
+            db.check_schema()
+        with pytest.raises(SchemaVersionError, match="cannot upgrade"):
+            db.upgrade()
+    finally:
+        db.dispose()
+
+
+def test_keys_command_in_production_refuses_a_database_that_is_behind(
+    tmp_path, monkeypatch, capsys
+):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_old_database(url, None)
+    monkeypatch.setenv("LAPOR_DATABASE_URL", url)
+    monkeypatch.setenv("LAPOR_ENV", "production")
+    monkeypatch.setenv("LAPOR_PEPPER", TEST_PEPPER)
+    monkeypatch.delenv("LAPOR_BOOTSTRAP_ADMIN_KEY", raising=False)
+    assert cli_main(["keys", "create", "--role", "admin"]) == 2
+    assert "run `lapor-triage db upgrade`" in capsys.readouterr().err
+    assert "api_keys" not in table_names(url, None)  # nothing was created
+    assert cli_main(["db", "upgrade"]) == 0
+    assert cli_main(["keys", "create", "--role", "admin"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("lt_")
+
+
+def test_upgrades_started_together_both_succeed(target):
+    """The workers of one service start together and each upgrades: the migration lock makes the
+    second wait and then find nothing to do."""
+    url, schema = target
+    make_old_database(url, schema)
+    barrier = threading.Barrier(3)
+    results, errors = [], []
+
+    def upgrade() -> None:
+        db = Database(url, schema=schema)
+        try:
+            barrier.wait()
+            results.append(db.upgrade())
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=upgrade) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    head = head_revision()
+    assert sorted(results, key=lambda r: r[0] or "") == [(None, head), (head, head), (head, head)]
+    assert set(feedback_columns(url, schema)) >= NEW_COLUMNS
+
+
+def test_the_migrations_ship_in_the_wheel():
+    """The packages and the template of the migrations are declared for the wheel (an installed
+    service runs them from site-packages), as is every other package folder under service/."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: pytest itself depends on tomli there
+        import tomli as tomllib
+
+    from tests.conftest import ROOT
+
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = set(tool["packages"])
+    folders = {
+        "lapor_triage.service." + ".".join(init.parent.relative_to(ROOT / "service").parts)
+        for init in (ROOT / "service").rglob("*/__init__.py")
+    }
+    assert {
+        "lapor_triage.service.migrations",
+        "lapor_triage.service.migrations.versions",
+    } <= folders
+    assert folders <= packages, folders - packages
+    assert "script.py.mako" in tool["package-data"]["lapor_triage.service.migrations"]

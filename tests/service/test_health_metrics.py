@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.service.conftest import AGENCY
 
 
@@ -18,10 +20,14 @@ def test_healthz_and_readyz(client):
 
 
 def metric(text: str, name: str, labels: str = "") -> float:
-    pattern = re.escape(name) + (re.escape("{" + labels + "}") if labels else "") + r" (\S+)"
-    match = re.search(r"^" + pattern + "$", text, re.MULTILINE)
-    assert match, f"{name}{{{labels}}} not in /metrics"
-    return float(match.group(1))
+    """The value of the sample ``name{labels}`` in a scrape (the order of labels is free, as
+    in Prometheus: prometheus_client writes ``le`` first)."""
+    wanted = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == wanted:
+                return sample.value
+    raise AssertionError(f"{name}{{{labels}}} not in /metrics")
 
 
 def test_metrics_count_requests_abstain_and_normatif(client, live):
