@@ -6,13 +6,14 @@ from fastapi import APIRouter, Request
 
 from lapor_triage.service.deps import KEY_SECURITY, TriageCaller
 from lapor_triage.service.errors import InputError
-from lapor_triage.service.limits import check_batch, check_text, need_model
+from lapor_triage.service.jsonbody import JsonRoute
+from lapor_triage.service.limits import check_batch, check_text, check_total_chars, need_model
 from lapor_triage.service.responses import FastJSONResponse
 from lapor_triage.service.schemas.common import ERROR_RESPONSES
 from lapor_triage.service.schemas.reports import TriageRequest, TriageResponse
-from lapor_triage.text import one_line, report_text
+from lapor_triage.text import mask_pii, one_line, report_text
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=JsonRoute)
 
 
 @router.post(
@@ -33,6 +34,7 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
     settings = state.settings
     models = state.store.current  # taken once: a reload meanwhile does not affect this request
     check_batch(len(body.reports), "reports", settings)
+    check_total_chars(sum(len(r.isi) + len(r.judul) for r in body.reports), "reports", settings)
     records = []
     for i, report in enumerate(body.reports):
         check_text(report.isi, f"reports[{i}].isi", settings)
@@ -71,7 +73,7 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
         ]
         results.append(
             {
-                "id": report.id,
+                "id": mask_pii(report.id),
                 "text": record["text"],
                 "report_type": {
                     "label": str(t["label"]),
