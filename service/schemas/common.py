@@ -53,7 +53,9 @@ def _int_as_str(value: Any) -> Any:
 IdStr = Annotated[NonBlankStr, BeforeValidator(_int_as_str), Field(max_length=200)]
 """A required id: a non-blank string or an integer (converted to its string)."""
 
-OptionalIdStr = Annotated[str | None, BeforeValidator(_int_as_str), Field(max_length=200)]
+OptionalIdStr = Annotated[
+    Annotated[str, Field(max_length=200)] | None, BeforeValidator(_int_as_str)
+]
 """An optional id: a string, an integer (converted to its string) or null."""
 
 

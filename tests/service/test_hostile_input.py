@@ -397,6 +397,25 @@ def test_integer_ids_are_taken_as_strings(backend):
         reply = {"report_id": 9, "reply_text": "Sudah kami perbaiki.", "agency": AGENCY}
         r = c.post("/v1/replies", json={"replies": [reply]}, headers=live.headers("instansi"))
         assert r.status_code == 201, r.text
+        # null stays allowed where the id is optional (a 500 once, found by the fuzzer)
+        r = c.post(
+            "/v1/replies/assess",
+            json={"items": [{**item, "id": None}]},
+            headers=live.headers("admin"),
+        )
+        assert r.status_code == 200 and r.json()["results"][0]["id"] is None, r.text
+        r = c.post(
+            "/v1/replies",
+            json={"replies": [{**reply, "report_id": None}]},
+            headers=live.headers("instansi"),
+        )
+        assert r.status_code == 201, r.text
+        r = c.post(
+            "/v1/replies/assess",
+            json={"items": [{**item, "id": "x" * 201}]},
+            headers=live.headers("admin"),
+        )
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "items[0].id", r.text
 
 
 def test_key_errors_over_http_name_fields_not_cli_flags(client, live):
