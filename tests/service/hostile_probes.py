@@ -354,6 +354,60 @@ def small_behind_large(
     return out
 
 
+def _rss_mb() -> int:
+    with open("/proc/self/status") as f:  # the server runs in this process (a thread)
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+def chunked_memory(live: Live, uploads: int = 4, size_mb: int = 250) -> str:
+    """``uploads`` chunked bodies of ``size_mb`` MB without a key at once: what was sent before
+    the answers, the server's peak resident memory, and the slowest /healthz meanwhile."""
+    base = peak = _rss_mb()
+    stop = threading.Event()
+    health: list[float] = []
+
+    def watch() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _rss_mb())
+            time.sleep(0.05)
+
+    def healthz() -> None:
+        with live.client() as c:
+            while not stop.is_set():
+                t = time.perf_counter()
+                c.get("/healthz")
+                health.append(time.perf_counter() - t)
+                time.sleep(0.05)
+
+    results: list = [None] * uploads
+
+    def upload(i: int) -> None:
+        results[i] = chunked_upload(live.url, "/v1/reports/triage", {}, size_mb * 1024 * 1024)[:2]
+
+    helpers = [threading.Thread(target=watch), threading.Thread(target=healthz)]
+    for thread in helpers:
+        thread.start()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(uploads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for thread in helpers:
+        thread.join()
+    return (
+        f"{uploads} x {size_mb} MB chunked without a key: (status, bytes sent) {results} in "
+        f"{elapsed:.1f} s; resident memory {base} -> peak {peak} MB; slowest /healthz "
+        f"{max(health, default=0):.2f} s of {len(health)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--attempts", type=int, default=2)
@@ -367,6 +421,9 @@ def main() -> None:
         "tiny test models): ensure_default_models() under that home makes them",
     )
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--memory", action="store_true", help="also: 4 x 250 MB chunked bodies without a key"
+    )
     parser.add_argument("--delay", type=float, default=0.3, help="small request sent after (s)")
     parser.add_argument(
         "--slice-chars", type=int, help="LAPOR_TRIAGE_SLICE_CHARS (10**9: no slicing)"
@@ -414,6 +471,8 @@ def main() -> None:
                     if problem:
                         failures[probe.name] += 1
                         print(f"  [{backend} #{attempt + 1}] {probe.name}: {problem}", flush=True)
+            if args.memory:
+                print(f"  [{backend}] {chunked_memory(live)}", flush=True)
             if not args.no_latency:
                 runs = [
                     small_behind_large(live, delay=args.delay) for _ in range(args.latency_runs)
