@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served below from local assets (works offline)
-        redoc_url=None,  # ReDoc needs a CDN; /docs is the documentation
+        redoc_url=None,  # served below too, from local assets
         openapi_tags=[
             {"name": "reports", "description": "Triase laporan: jenis dan instansi tujuan"},
             {"name": "replies", "description": "Mutu tindak lanjut: normatif atau substantif"},
