@@ -42,7 +42,7 @@ class AuthFailureLimiter:
 
 
 def client_address(scope) -> str:
-    """The client's address as the ASGI server reports it (behind a proxy, uvicorn's
-    ``--forwarded-allow-ips`` decides whether that is ``X-Forwarded-For``)."""
+    """The client's address as the ASGI server reports it: the TCP peer under ``lapor-triage
+    serve`` (proxy headers off)."""
     client = scope.get("client")
     return client[0] if client else "unknown"
