@@ -4,8 +4,9 @@ model set of this request, and the caller's identity checked against a permissio
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -88,7 +89,7 @@ async def _principal(request: Request, state: AppState, key: str | None) -> Prin
 MISSING_KEY = "missing API key: send it in the X-API-Key header (or Authorization: Bearer)"
 
 
-def auth_failed(state: AppState, scope, message: str) -> HTTPException:
+def auth_failed(state: AppState, scope: MutableMapping[str, Any], message: str) -> HTTPException:
     """The error for a failed authentication: 401, or 429 with ``Retry-After`` once the client
     address is over ``LAPOR_AUTH_FAILURE_LIMIT``; the failure is counted."""
     client = client_address(scope)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import MutableMapping
+from typing import Any
 
 from limits import parse
 from limits.storage import storage_from_string
@@ -41,7 +43,7 @@ class AuthFailureLimiter:
         self.limiter.hit(self.limit, _NAMESPACE, client)
 
 
-def client_address(scope) -> str:
+def client_address(scope: MutableMapping[str, Any]) -> str:
     """The client's address as the ASGI server reports it: the TCP peer under ``lapor-triage
     serve`` (proxy headers off)."""
     client = scope.get("client")
