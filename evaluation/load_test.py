@@ -303,7 +303,7 @@ async def reloads_during(host: str, port: int, key: str, n: int, spacing: float)
 async def reloads_then_followers(host: str, port: int, key: str, n: int, spacing: float) -> str:
     """The reloads, then (still under load) the wait until every worker has followed them."""
     note = await reloads_during(host, port, key, n, spacing)
-    return f"{note}; {await workers_following(host, port)}"
+    return f"{note}; {await workers_following(host, port, key)}"
 
 
 ROUTE = 'method="POST",route="/v1/reports/triage"'
@@ -365,13 +365,14 @@ async def measured(host: str, port: int, phase, server_pid: int | None = None) -
     return result
 
 
-async def workers_following(host: str, port: int, wait: float = 15.0) -> str:
-    """Whether every worker listed by /readyz acted on the newest reload (waits a little)."""
+async def workers_following(host: str, port: int, key: str, wait: float = 15.0) -> str:
+    """Whether every worker listed by /readyz acted on the newest reload (waits a little; the
+    worker list needs an admin key)."""
     conn = Connection(host, port)
     deadline = time.monotonic() + wait
     try:
         while True:
-            _, payload = await conn.request("GET", "/readyz")
+            _, payload = await conn.request("GET", "/readyz", headers={"X-API-Key": key})
             workers = json.loads(payload).get("workers") or []
             if not workers:
                 return "workers: not reported (reload polling off?)"

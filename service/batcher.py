@@ -1,12 +1,15 @@
-"""Micro-batching of triage requests.
+"""Micro-batching of triage requests, in turns.
 
 Predictors cost far less per report in one call over many reports than in many calls over one
 (TF-IDF and a linear model: ~9 ms for 1 report, ~60 ms for 100). Requests arriving while the worker
-thread is busy are queued; when it is free it takes everything queued (up to ``max_reports``)
-and runs the models once. Nothing waits on purpose: at low load each request runs alone.
+thread is busy are queued; when it is free it runs the models once over a *round*: a slice of
+every queued request (up to ``slice_chars`` characters of one request, ``max_reports`` reports in
+all). A large request is thus predicted in several rounds, taking turns with the requests that
+arrive meanwhile: a single report queued behind a 1,000,000-character batch waits for one slice,
+not for the whole batch. Nothing waits on purpose: at low load each request runs alone.
 
-A request keeps the model set it started with: queued requests are grouped by model set, so a
-reload never changes the model under a request in flight.
+A request keeps the model set it started with: a round is grouped by model set, so a reload
+never changes the model under a request in flight.
 """
 
 from __future__ import annotations
@@ -27,17 +30,26 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
-@dataclass
+@dataclass(eq=False)
 class _Job:
     models: ModelSet
     records: list[dict[str, Any]]
     top: int
     future: Future = field(default_factory=Future)
+    done: int = 0  # records predicted so far
+    types: list = field(default_factory=list)
+    agencies: list = field(default_factory=list)
 
 
 class TriageBatcher:
-    def __init__(self, max_reports: int = 512, on_batch: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        max_reports: int = 512,
+        on_batch: Callable[[int], None] | None = None,
+        slice_chars: int = 50_000,
+    ):
         self.max_reports = max_reports
+        self.slice_chars = slice_chars
         self.on_batch = on_batch  # called with the reports of each model call (metrics)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -62,6 +74,8 @@ class TriageBatcher:
         self, models: ModelSet, records: list[dict[str, Any]], top: int
     ) -> tuple[list[dict], list[dict]]:
         """(report-type outputs, agency outputs) for ``records``, computed with ``models``."""
+        if not records:
+            return [], []
         if self._thread is None or not self._thread.is_alive():
             self.start()
         job = _Job(models, records, top)
@@ -78,35 +92,58 @@ class TriageBatcher:
             from contextlib import nullcontext
 
             context = nullcontext()
+        pending: list[_Job] = []
+        stop = False
         with context:
             while True:
-                first = self._queue.get()
-                if first is _STOP:
-                    return
-                jobs = [first]
-                size = len(first.records)
-                stop = False
-                while size < self.max_reports:
+                if not pending:
+                    if stop:
+                        return
+                    first = self._queue.get()
+                    if first is _STOP:
+                        return
+                    pending.append(first)
+                while not stop:  # everything queued meanwhile joins this round
                     try:
                         job = self._queue.get_nowait()
                     except queue.Empty:
                         break
                     if job is _STOP:
-                        stop = True
-                        break
-                    jobs.append(job)
-                    size += len(job.records)
-                self._process(jobs)
-                if stop:
-                    return
+                        stop = True  # finish what is queued, then stop
+                    else:
+                        pending.append(job)
+                served = self._round(pending)
+                # the jobs served this round go to the back: the others go first next time
+                waiting = [j for j in pending if j not in served]
+                pending = waiting + [j for j in served if not j.future.done()]
 
-    def _process(self, jobs: list[_Job]) -> None:
-        groups: dict[tuple[int, int], list[_Job]] = {}
-        for job in jobs:
-            groups.setdefault((id(job.models), job.top), []).append(job)
+    def _round(self, pending: list[_Job]) -> list[_Job]:
+        """Predict one slice of each pending job (in order, within ``max_reports``); the jobs
+        served."""
+        slices: list[tuple[_Job, int]] = []  # (job, end of its slice)
+        reports = 0
+        for job in pending:
+            if reports >= self.max_reports:
+                break
+            end, chars = job.done, 0
+            while end < len(job.records) and reports < self.max_reports:
+                size = len(job.records[end].get("text", ""))
+                if end > job.done and chars + size > self.slice_chars:
+                    break
+                chars += size
+                end += 1
+                reports += 1
+            slices.append((job, end))
+        self._process(slices)
+        return [job for job, _ in slices]
+
+    def _process(self, slices: list[tuple[_Job, int]]) -> None:
+        groups: dict[tuple[int, int], list[tuple[_Job, int]]] = {}
+        for job, end in slices:
+            groups.setdefault((id(job.models), job.top), []).append((job, end))
         for group in groups.values():
-            models, top = group[0].models, group[0].top
-            records = [r for job in group for r in job.records]
+            models, top = group[0][0].models, group[0][0].top
+            records = [r for job, end in group for r in job.records[job.done : end]]
             if self.on_batch is not None:
                 self.on_batch(len(records))
             try:
@@ -114,12 +151,16 @@ class TriageBatcher:
                 agencies = models.get("agency").predictor.predict_records(records, top=top)
             except Exception as exc:
                 log.error("triage prediction failed: %s: %s", type(exc).__name__, exc)
-                for job in group:
+                for job, _ in group:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
             start = 0
-            for job in group:
-                end = start + len(job.records)
-                job.future.set_result((types[start:end], agencies[start:end]))
-                start = end
+            for job, end in group:
+                n = end - job.done
+                job.types.extend(types[start : start + n])
+                job.agencies.extend(agencies[start : start + n])
+                start += n
+                job.done = end
+                if job.done == len(job.records):
+                    job.future.set_result((job.types, job.agencies))

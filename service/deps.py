@@ -4,8 +4,9 @@ model set of this request, and the caller's identity checked against a permissio
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -18,6 +19,7 @@ from lapor_triage.service.cluster import ReloadCoordinator
 from lapor_triage.service.db import Database
 from lapor_triage.service.metrics import ServiceMetrics
 from lapor_triage.service.model_store import ModelSet, ModelStore
+from lapor_triage.service.ratelimit import AuthFailureLimiter, client_address
 from lapor_triage.service.settings import Settings
 
 
@@ -30,6 +32,7 @@ class AppState:
     metrics: ServiceMetrics
     batcher: TriageBatcher
     coordinator: ReloadCoordinator
+    auth_limiter: AuthFailureLimiter
 
 
 # The dependencies are ``async`` so that they run on the event loop, not in the thread pool.
@@ -73,20 +76,32 @@ async def get_principal(
 
 async def _principal(request: Request, state: AppState, key: str | None) -> Principal:
     if not key:
-        raise HTTPException(
-            401,
-            "missing API key: send it in the X-API-Key header (or Authorization: Bearer)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise auth_failed(state, request.scope, MISSING_KEY)
     principal = state.keys.verify_cached(key)
     if principal is True:  # not cached: ask the database (in a worker thread)
         principal = await run_in_threadpool(state.keys.verify, key)
     if not isinstance(principal, Principal):
-        raise HTTPException(
-            401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise auth_failed(state, request.scope, "invalid or revoked API key")
     request.state.key_id = principal.key_id  # for the access log
     return principal
+
+
+MISSING_KEY = "missing API key: send it in the X-API-Key header (or Authorization: Bearer)"
+
+
+def auth_failed(state: AppState, scope: MutableMapping[str, Any], message: str) -> HTTPException:
+    """The error for a failed authentication: 401, or 429 with ``Retry-After`` once the client
+    address is over ``LAPOR_AUTH_FAILURE_LIMIT``; the failure is counted."""
+    client = client_address(scope)
+    wait = state.auth_limiter.retry_after(client)
+    if wait is not None:
+        return HTTPException(
+            429,
+            f"too many failed authentications from this address: try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    state.auth_limiter.failed(client)
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def require(permission: Permission):

@@ -22,6 +22,18 @@ def check_text(value: str | None, field: str, settings: Settings) -> None:
         )
 
 
+def check_total_chars(total: int, field: str, settings: Settings) -> None:
+    """413 when one request carries more text than ``LAPOR_MAX_REQUEST_CHARS`` in all: the work
+    of a request is bounded, whatever the batch size and the per-text limit allow."""
+    if total > settings.max_request_chars:
+        raise InputError(
+            field,
+            f"{total} characters of text in this request is over the limit of "
+            f"{settings.max_request_chars} per request (LAPOR_MAX_REQUEST_CHARS): split it",
+            status_code=413,
+        )
+
+
 def need_model(models: ModelSet, task: str) -> LoadedModel:
     loaded = models.get(task)
     if loaded is None:

@@ -15,11 +15,13 @@ from lapor_triage.service.batcher import TriageBatcher
 from lapor_triage.service.cluster import ReloadCoordinator
 from lapor_triage.service.db import Database
 from lapor_triage.service.deps import AppState
+from lapor_triage.service.docs import install_docs
 from lapor_triage.service.errors import install_error_handlers
 from lapor_triage.service.logs import configure_logging
 from lapor_triage.service.metrics import ServiceMetrics
 from lapor_triage.service.middleware import ObserveMiddleware
 from lapor_triage.service.model_store import ModelLoadError, ModelStore
+from lapor_triage.service.ratelimit import AuthFailureLimiter
 from lapor_triage.service.routers import admin, feedback, health, metrics, models, replies, reports
 from lapor_triage.service.settings import DEFAULT_PEPPER, Settings
 
@@ -67,7 +69,9 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
 
     store.on_reload = on_reload
     batcher = TriageBatcher(
-        max_reports=max(512, settings.max_batch), on_batch=service_metrics.model_batch_size.observe
+        max_reports=max(512, settings.max_batch),
+        on_batch=service_metrics.model_batch_size.observe,
+        slice_chars=settings.triage_slice_chars,
     )
     state = AppState(
         settings=settings,
@@ -77,6 +81,7 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         metrics=service_metrics,
         batcher=batcher,
         coordinator=coordinator,
+        auth_limiter=AuthFailureLimiter(settings.auth_failure_limit, settings.auth_failure_storage),
     )
 
     @asynccontextmanager
@@ -103,6 +108,8 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets (works offline)
+        redoc_url=None,  # served below too, from local assets
         openapi_tags=[
             {"name": "reports", "description": "Triase laporan: jenis dan instansi tujuan"},
             {"name": "replies", "description": "Mutu tindak lanjut: normatif atau substantif"},
@@ -113,6 +120,7 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
         ],
     )
     app.state.lapor = state
+    install_docs(app)
     install_error_handlers(app)
     for module in (reports, replies, feedback, models, admin, health, metrics):
         app.include_router(module.router)

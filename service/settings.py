@@ -86,7 +86,32 @@ class Settings(BaseSettings):
     # --- limits ------------------------------------------------------------------------------
     max_text_chars: int = Field(20_000, ge=1)
     max_batch: int = Field(256, ge=1)
-    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="request body limit in bytes, enforced while the body streams (chunked too)",
+    )
+    max_request_chars: int = Field(
+        1_000_000,
+        ge=1,
+        description="characters of text per triage or assess request, all items together",
+    )
+    triage_slice_chars: int = Field(
+        50_000,
+        ge=1,
+        description="the micro-batcher predicts a large request in slices of about this many "
+        "characters, taking turns with the other queued requests",
+    )
+    max_json_depth: int = Field(32, ge=4, le=200, description="nesting levels of a JSON body")
+    auth_failure_limit: str = Field(
+        "20/minute",
+        description="failed authentications per client address (a `limits` rate string) before "
+        "429; counted per worker process unless LAPOR_AUTH_FAILURE_STORAGE is shared",
+    )
+    auth_failure_storage: str = Field(
+        "memory://",
+        description="`limits` storage URI for the failure counts (memory:// is per worker)",
+    )
     agency_top_k: int = Field(5, ge=1, le=50)
     reply_bank_size: int = Field(200, ge=0, description="earlier replies per agency compared")
     feedback_weight_accepted: float = Field(1.0, ge=0)

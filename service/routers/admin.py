@@ -11,12 +11,14 @@ from fastapi.responses import JSONResponse
 from lapor_triage.service.auth import KeyError_
 from lapor_triage.service.deps import DbDep, KeysCaller, ReloadCaller, StateDep
 from lapor_triage.service.errors import InputError
+from lapor_triage.service.jsonbody import JsonRoute
 from lapor_triage.service.model_store import ModelLoadError
 from lapor_triage.service.schemas.common import ERROR_RESPONSES, ErrorResponse
 from lapor_triage.service.schemas.keys import KeyCreate, KeyCreated, KeyInfo
 from lapor_triage.service.schemas.models import ReloadResponse
+from lapor_triage.text import mask_pii
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=JsonRoute)
 
 
 @router.post(
@@ -98,6 +100,13 @@ def _iso(value: datetime) -> str:
 def create_key(body: KeyCreate, caller: KeysCaller, state: StateDep, db: DbDep) -> dict:
     """Create a key for a role (and an agency, for admin_instansi). The key is in this answer
     only: it is stored hashed."""
+    agency = " ".join((body.agency or "").split())
+    if body.role == "admin_instansi" and not agency:
+        raise InputError(
+            "agency", "role admin_instansi needs an agency: the agency the key acts for"
+        )
+    if body.role != "admin_instansi" and agency:
+        raise InputError("agency", f"role {body.role} is not agency-scoped: leave agency out")
     try:
         created = state.keys.create(body.role, agency=body.agency, name=body.name)
     except KeyError_ as exc:
@@ -139,7 +148,7 @@ def list_keys(caller: KeysCaller, state: StateDep) -> list[dict]:
 def revoke_key(key_id: str, caller: KeysCaller, state: StateDep, db: DbDep) -> dict:
     try:
         row = state.keys.revoke(key_id)
-    except KeyError_ as exc:
-        raise HTTPException(404, str(exc)) from exc
+    except KeyError_:
+        raise HTTPException(404, f"no API key with id {mask_pii(key_id)!r}") from None
     db.audit(key_id=caller.key_id, role=caller.role.value, action="keys.revoke", target=key_id)
     return _key_info(row)

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from lapor_triage.jsonl import json_line
+from lapor_triage.service.auth import Principal, Role, same_agency
 from lapor_triage.service.deps import (
     DbDep,
     ExportCaller,
@@ -20,6 +21,7 @@ from lapor_triage.service.deps import (
     forbid_other_agency,
 )
 from lapor_triage.service.errors import InputError
+from lapor_triage.service.jsonbody import JsonRoute
 from lapor_triage.service.limits import check_text
 from lapor_triage.service.schemas.common import ERROR_RESPONSES
 from lapor_triage.service.schemas.feedback import (
@@ -33,7 +35,7 @@ from lapor_triage.service.schemas.feedback import (
 from lapor_triage.service.tables import Feedback
 from lapor_triage.text import clean_text, one_line, report_text
 
-router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"], route_class=JsonRoute)
 
 
 @router.post(
@@ -56,8 +58,7 @@ def post_feedback(
     if isinstance(body, TriageFeedback):
         check_text(body.isi, "isi", settings)
         check_text(body.judul, "judul", settings)
-        if not any(caller.may_act_for(a) for a in (body.agency, body.predicted_agency) if a):
-            forbid_other_agency(caller, body.agency, "agency")
+        check_triage_authority(caller, body)
         text = report_text(body.judul, body.isi)
         if not text.strip():
             raise InputError("isi", "no text left after removing HTML and spaces")
@@ -158,8 +159,8 @@ def export_feedback(
 ) -> StreamingResponse:
     """All stored feedback, oldest first, one JSON object per line in the format that
     ``lapor-triage train --data FEEDBACK.jsonl`` reads."""
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
+    if since is not None:
+        since = _utc(since)  # checked here: once the 200 is sent, an error can only cut the stream
     db.audit(
         key_id=caller.key_id,
         role=caller.role.value,
@@ -176,6 +177,37 @@ def export_feedback(
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="feedback.jsonl"'},
     )
+
+
+def check_triage_authority(caller: Principal, body: TriageFeedback) -> None:
+    """Who may say what in triage feedback (the training labels of the agency router):
+
+    - admin_pusat and admin decide dispositions for every agency;
+    - an admin_instansi only answers for a disposition addressed to its own agency:
+      ``predicted_agency`` must be its agency; it may accept it (``agency`` = its own) or
+      reject it and name where the report belongs (``overridden``, ``agency`` = another one).
+    Anything else is 403."""
+    if caller.role is not Role.admin_instansi:
+        return
+    if not body.predicted_agency or not same_agency(body.predicted_agency, caller.agency):
+        raise HTTPException(
+            403,
+            f"predicted_agency: an admin_instansi key gives triage feedback only on a "
+            f"disposition addressed to its own agency ({caller.agency!r}): set predicted_agency "
+            f"to it; dispositions of other agencies are decided by admin_pusat",
+        )
+
+
+def _utc(since: datetime) -> datetime:
+    """``since`` in UTC; a 422 naming the field when that is outside the years 1-9999."""
+    if since.tzinfo is None:
+        return since.replace(tzinfo=timezone.utc)
+    try:
+        return since.astimezone(timezone.utc)
+    except OverflowError:
+        raise InputError(
+            "since", f"{since.isoformat()} is outside the years 1-9999 in UTC"
+        ) from None
 
 
 def export_row(row: Feedback) -> dict:

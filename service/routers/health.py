@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from lapor_triage.service.deps import StateDep
+from lapor_triage.service.auth import Permission
+from lapor_triage.service.deps import AppState, StateDep, _header_key, _principal
 from lapor_triage.service.schemas.health import Health, Readiness
+
+KEY_SECURITY_OPTIONAL = {"security": [{}, {"APIKeyHeader": []}, {"HTTPBearer": []}]}
+"""``openapi_extra`` of /readyz: a key is optional (it adds the detail)."""
 
 router = APIRouter(tags=["health"])
 
@@ -21,11 +26,25 @@ def healthz() -> dict:
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "not ready"}},
     summary="Readiness: database reachable, models loaded, last reload",
+    openapi_extra=KEY_SECURITY_OPTIONAL,
 )
-def readyz(state: StateDep):
+async def readyz(request: Request, state: StateDep):
     """``ready`` (200): database answers and every task has a model. ``degraded`` (200): serving,
     but the last reload failed (the previous models keep serving; ``last_reload.error`` says
-    why), in this worker or in any other live worker process (``workers``). ``not_ready`` (503): no database or a task without a model."""
+    why), in this worker or in any other live worker process (``workers``). ``not_ready`` (503):
+    no database or a task without a model.
+
+    Without a key the answer is ``{"status": ...}`` alone; with an admin or data_scientist key
+    it adds the database, the models, the last reload and the workers (host, process)."""
+    key = _header_key(request)
+    detail = False
+    if key:  # a wrong key is a 401 (and counts as a failed authentication)
+        principal = await _principal(request, state, key)
+        detail = principal.can(Permission.models)
+    return await run_in_threadpool(_readiness, state, detail)
+
+
+def _readiness(state: AppState, detail: bool) -> JSONResponse:
     try:
         state.db.ping()
         database = "ok"
@@ -47,6 +66,8 @@ def readyz(state: StateDep):
         status, code = "degraded", 200
     else:
         status, code = "ready", 200
+    if not detail:
+        return JSONResponse({"status": status}, status_code=code)
     body = Readiness(
         status=status,
         database=database,

@@ -19,7 +19,8 @@ from lapor_triage.service.deps import (
     forbid_other_agency,
 )
 from lapor_triage.service.errors import InputError
-from lapor_triage.service.limits import check_batch, check_text, need_model
+from lapor_triage.service.jsonbody import JsonRoute
+from lapor_triage.service.limits import check_batch, check_text, check_total_chars, need_model
 from lapor_triage.service.schemas.common import ERROR_RESPONSES
 from lapor_triage.service.schemas.replies import (
     AssessRequest,
@@ -27,9 +28,9 @@ from lapor_triage.service.schemas.replies import (
     StoreRepliesRequest,
     StoreRepliesResponse,
 )
-from lapor_triage.text import clean_text
+from lapor_triage.text import clean_text, mask_pii
 
-router = APIRouter(prefix="/v1/replies", tags=["replies"])
+router = APIRouter(prefix="/v1/replies", tags=["replies"], route_class=JsonRoute)
 
 
 @router.post(
@@ -51,6 +52,9 @@ def assess(
     character spans of the returned ``reply_text``; ``template_reuse`` is the closest reply the same
     agency stored earlier (``POST /v1/replies``) and its similarity."""
     check_batch(len(body.items), "items", settings)
+    check_total_chars(
+        sum(len(i.report_text) + len(i.reply_text) for i in body.items), "items", settings
+    )
     records: list[dict[str, Any]] = []
     for i, item in enumerate(body.items):
         forbid_other_agency(caller, item.agency, f"items[{i}].agency")
@@ -85,7 +89,7 @@ def assess(
         metrics.replies.inc(1, str(out["label"]))
         results.append(
             {
-                "id": item.id,
+                "id": mask_pii(item.id) if item.id is not None else None,
                 "reply_text": record["reply_text"],
                 "label": out["label"],
                 "probabilities": out["probabilities"],

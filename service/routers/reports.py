@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
 from lapor_triage.service.deps import KEY_SECURITY, TriageCaller
 from lapor_triage.service.errors import InputError
-from lapor_triage.service.limits import check_batch, check_text, need_model
+from lapor_triage.service.jsonbody import JsonRoute
+from lapor_triage.service.limits import check_batch, check_text, check_total_chars, need_model
 from lapor_triage.service.responses import FastJSONResponse
 from lapor_triage.service.schemas.common import ERROR_RESPONSES
 from lapor_triage.service.schemas.reports import TriageRequest, TriageResponse
-from lapor_triage.text import one_line, report_text
+from lapor_triage.text import mask_pii, one_line, report_text
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=JsonRoute)
 
 
 @router.post(
@@ -33,24 +35,12 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
     settings = state.settings
     models = state.store.current  # taken once: a reload meanwhile does not affect this request
     check_batch(len(body.reports), "reports", settings)
-    records = []
-    for i, report in enumerate(body.reports):
-        check_text(report.isi, f"reports[{i}].isi", settings)
-        check_text(report.judul, f"reports[{i}].judul", settings)
-        text = report_text(report.judul, report.isi)
-        if not text.strip():
-            raise InputError(f"reports[{i}].isi", "no text left after removing HTML and spaces")
-        record = {"text": text}
-        for name in ("kecamatan", "kelurahan", "kategori"):
-            value = getattr(report, name)
-            if value and value.strip():
-                record[name] = value.strip()
-        # The instansi whose queue received the report (a report-type feature), whitespace
-        # collapsed as the training loader reads it; else the instansi this deployment serves.
-        penerima = one_line(report.penerima) or settings.penerima
-        if penerima:
-            record["penerima"] = penerima
-        records.append(record)
+    total = sum(len(r.isi) + len(r.judul) for r in body.reports)
+    check_total_chars(total, "reports", settings)
+    if total <= INLINE_CHARS:
+        records = _records(body, settings)
+    else:  # cleaning a large request in a thread keeps the event loop free for small ones
+        records = await run_in_threadpool(_records, body, settings)
     type_model = need_model(models, "report-type")
     agency_model = need_model(models, "agency")
     top = body.top_k or settings.agency_top_k
@@ -71,7 +61,7 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
         ]
         results.append(
             {
-                "id": report.id,
+                "id": mask_pii(report.id),
                 "text": record["text"],
                 "report_type": {
                     "label": str(t["label"]),
@@ -93,6 +83,34 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
             "models": {"report-type": type_model.version, "agency": agency_model.version},
         }
     )
+
+
+INLINE_CHARS = 20_000
+"""Requests with up to this many characters are cleaned on the event loop (cheaper than a
+thread hand-off); larger ones in the thread pool."""
+
+
+def _records(body: TriageRequest, settings) -> list[dict]:
+    """The model inputs of each report: cleaned, masked text and the location fields."""
+    records = []
+    for i, report in enumerate(body.reports):
+        check_text(report.isi, f"reports[{i}].isi", settings)
+        check_text(report.judul, f"reports[{i}].judul", settings)
+        text = report_text(report.judul, report.isi)
+        if not text.strip():
+            raise InputError(f"reports[{i}].isi", "no text left after removing HTML and spaces")
+        record = {"text": text}
+        for name in ("kecamatan", "kelurahan", "kategori"):
+            value = getattr(report, name)
+            if value and value.strip():
+                record[name] = value.strip()
+        # The instansi whose queue received the report (a report-type feature), whitespace
+        # collapsed as the training loader reads it; else the instansi this deployment serves.
+        penerima = one_line(report.penerima) or settings.penerima
+        if penerima:
+            record["penerima"] = penerima
+        records.append(record)
+    return records
 
 
 def _floats(values: dict) -> dict[str, float]:

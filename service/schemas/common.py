@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _not_blank(value: str) -> str:
@@ -19,9 +19,13 @@ NonBlankStr = Annotated[str, AfterValidator(_not_blank)]
 ShortStr = Annotated[str, Field(max_length=300)]
 
 
-def clean_strings(value: Any) -> Any:
+MAX_DEPTH = 64
+
+
+def clean_strings(value: Any, depth: int = 0) -> Any:
     """Drop NUL characters and replace lone surrogates (valid JSON escapes that no database,
-    log or UTF-8 response can hold) in every string of a request."""
+    log or UTF-8 response can hold) in every string of a request. Bounded: deeper than
+    ``MAX_DEPTH`` levels is a validation error (the body parser stops far earlier)."""
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "")
@@ -30,11 +34,29 @@ def clean_strings(value: Any) -> Any:
         except UnicodeEncodeError:
             value = value.encode("utf-8", "replace").decode("utf-8")
         return value
+    if isinstance(value, list | dict) and depth >= MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [clean_strings(v) for v in value]
+        return [clean_strings(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {clean_strings(k): clean_strings(v) for k, v in value.items()}
+        return {clean_strings(k, depth + 1): clean_strings(v, depth + 1) for k, v in value.items()}
     return value
+
+
+def _int_as_str(value: Any) -> Any:
+    """An integer id (as the CLI examples write them) is taken as its decimal string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+IdStr = Annotated[NonBlankStr, BeforeValidator(_int_as_str), Field(max_length=200)]
+"""A required id: a non-blank string or an integer (converted to its string)."""
+
+OptionalIdStr = Annotated[
+    Annotated[str, Field(max_length=200)] | None, BeforeValidator(_int_as_str)
+]
+"""An optional id: a string, an integer (converted to its string) or null."""
 
 
 class RequestModel(BaseModel):

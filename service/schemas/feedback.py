@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from lapor_triage.service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import IdStr, NonBlankStr, RequestModel, ResponseModel
 
 ReportType = Literal["pengaduan", "aspirasi", "permintaan_informasi"]
 ReplyLabel = Literal["normatif", "substantif"]
@@ -17,7 +17,7 @@ class TriageFeedback(RequestModel):
     """Admin Pusat's decision on a triage: the agency the report went to, and its type."""
 
     kind: Literal["triage"]
-    report_id: NonBlankStr = Field(max_length=200)
+    report_id: IdStr = Field(description="the report's id in LAPOR! (string or integer)")
     judul: str = Field("", description="title of the report")
     isi: NonBlankStr = Field(description="the report text (masked before it is stored)")
     decision: Decision = Field(
@@ -60,7 +60,7 @@ class ReplyFeedback(RequestModel):
     """An admin's verdict on a reply: normatif or substantif."""
 
     kind: Literal["reply"]
-    report_id: NonBlankStr = Field(max_length=200)
+    report_id: IdStr = Field(description="the report's id in LAPOR! (string or integer)")
     report_text: NonBlankStr
     reply_text: NonBlankStr
     agency: NonBlankStr = Field(max_length=300)

@@ -6,7 +6,12 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from lapor_triage.service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import (
+    NonBlankStr,
+    OptionalIdStr,
+    RequestModel,
+    ResponseModel,
+)
 
 REPLY_EXAMPLE = {
     "id": "TL-000045",
@@ -24,7 +29,7 @@ NORMATIF_EXAMPLE = {
 
 
 class ReplyIn(RequestModel):
-    id: str | None = Field(None, max_length=200, description="your id for this reply")
+    id: OptionalIdStr = Field(None, description="your id for this reply (string or integer)")
     report_text: NonBlankStr = Field(description="the report the reply answers")
     reply_text: NonBlankStr = Field(description="the drafted follow-up (tindak lanjut)")
     agency: NonBlankStr = Field(max_length=300, description="the agency writing the reply")
@@ -102,7 +107,7 @@ class AssessResponse(ResponseModel):
 
 
 class StoredReplyIn(RequestModel):
-    report_id: str | None = Field(None, max_length=200)
+    report_id: OptionalIdStr = Field(None, description="string or integer")
     reply_text: NonBlankStr
     agency: NonBlankStr = Field(max_length=300)
 

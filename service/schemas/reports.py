@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from lapor_triage.service.schemas.common import NonBlankStr, RequestModel, ResponseModel
+from lapor_triage.service.schemas.common import IdStr, NonBlankStr, RequestModel, ResponseModel
 
 REPORT_EXAMPLE = {
     "id": "LAP-2024-000123",
@@ -19,7 +19,7 @@ REPORT_EXAMPLE = {
 
 
 class ReportIn(RequestModel):
-    id: NonBlankStr = Field(max_length=200, description="the report's id in LAPOR!")
+    id: IdStr = Field(description="the report's id in LAPOR! (string or integer)")
     judul: str = Field("", description="title of the report (may be empty)")
     isi: NonBlankStr = Field(description="the citizen's report text")
     kecamatan: str | None = Field(None, max_length=200, description="sub-district, if known")

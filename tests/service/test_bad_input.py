@@ -39,7 +39,8 @@ TRIAGE_CASES = [
     ("empty batch", reports(), "reports", "at least 1"),
     ("no reports", {}, "reports", "missing"),
     ("reports not a list", {"reports": OK_REPORT}, "reports", "valid list"),
-    ("id as number", reports({**OK_REPORT, "id": 7}), "reports[0].id", "valid string"),
+    ("id as float", reports({**OK_REPORT, "id": 7.5}), "reports[0].id", "valid string"),
+    ("id as bool", reports({**OK_REPORT, "id": True}), "reports[0].id", "valid string"),
     ("isi as list", reports({**OK_REPORT, "isi": ["a"]}), "reports[0].isi", "valid string"),
     ("missing isi", reports({"id": "1"}), "reports[0].isi", "missing"),
     (

@@ -129,9 +129,14 @@ def test_feedback_roles_and_agency_scope(backend):
         body = triage_feedback(f"R-{uuid.uuid4().hex[:6]}")
         assert c.post("/v1/feedback", json=body).status_code == 401
         assert c.post("/v1/feedback", json=body, headers=live.headers("ds")).status_code == 403
-        # admin_instansi: its own agency as the final or the suggested agency is fine ...
+        # admin_instansi: rejecting a disposition addressed to its own agency is fine ...
+        own = triage_feedback(
+            f"R-{uuid.uuid4().hex[:6]}", predicted_agency=AGENCY, agency=OTHER_AGENCY
+        )
+        assert c.post("/v1/feedback", json=own, headers=live.headers("instansi")).status_code == 201
+        # ... claiming another agency's disposition is not (test_feedback_authority.py)
         assert (
-            c.post("/v1/feedback", json=body, headers=live.headers("instansi")).status_code == 201
+            c.post("/v1/feedback", json=body, headers=live.headers("instansi")).status_code == 403
         )
         # ... another agency's report is not
         other = triage_feedback("R-x", agency="Dinas Sosial", predicted_agency=OTHER_AGENCY)

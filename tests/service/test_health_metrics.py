@@ -9,9 +9,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.service.conftest import AGENCY
 
 
-def test_healthz_and_readyz(client):
+def test_healthz_and_readyz(client, live):
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
+    assert r.status_code == 200 and r.json() == {"status": "ready"}  # the public answer
+    r = client.get("/readyz", headers=live.headers("ds"))
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ready" and body["database"] == "ok"

@@ -102,7 +102,7 @@ def test_failed_reload_keeps_old_models_and_shows_in_readyz(
     assert "invalid JSON" in body["error"]
     assert live.state.store.current.get("agency") is before.get("agency")  # the old one serves
     assert body["models"]["agency"] == before.get("agency").version
-    ready = client.get("/readyz")
+    ready = client.get("/readyz", headers=live.headers("admin"))
     assert ready.status_code == 200
     assert ready.json()["status"] == "degraded"
     assert "invalid JSON" in ready.json()["last_reload"]["error"]
