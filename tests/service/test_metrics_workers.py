@@ -40,7 +40,9 @@ def test_one_scrape_counts_the_requests_of_both_workers(tmp_path, model_dirs):
 
         def two_workers_ready():
             try:
-                body = httpx.get(f"{base}/readyz", timeout=30).json()
+                body = httpx.get(
+                    f"{base}/readyz", headers={"X-API-Key": key}, timeout=30
+                ).json()  # the worker detail needs an admin key (the public answer is the status)
             except httpx.TransportError:
                 return None
             workers = body.get("workers", [])
