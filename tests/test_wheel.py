@@ -229,3 +229,22 @@ def test_serve_from_the_wheel_trains_the_defaults_from_packaged_data_and_triages
     assert (home / "var" / "lapor.db").is_file() and (home / "mlflow" / "mlflow.db").is_file()
     assert _files(built["purelib"]) == before  # nothing written beside the installed code
     assert not (built["xdg"] / "lapor-triage").exists()  # LAPOR_TRIAGE_HOME wins over XDG
+
+
+def test_only_lapor_triage_paths_finds_folders_from_where_the_code_lies():
+    """In a wheel the code lies in site-packages: a folder found from ``__file__`` (the
+    ``parents[1]`` of a module) is no project root there, and output written under it lands
+    beside the installed code. ``lapor_triage.paths`` is the one place that decides."""
+    allowed = {
+        "lapor_triage/paths.py",
+        "training/tracking.py",  # the git commit of the code itself, logged with a run
+        "evaluation/load_test.py",  # only the working folder of the served subprocess
+    }
+    offenders = []
+    for folder in ("lapor_triage", "models", "training", "evaluation", "service"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            source = path.read_text(encoding="utf-8")
+            if rel not in allowed and re.search(r"Path\(__file__\)\S*\.parents?\b", source):
+                offenders.append(rel)
+    assert not offenders, offenders
