@@ -29,12 +29,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from lapor_triage.paths import datasets_dir, shared_data_dir
 from lapor_triage.pii import find_pii, mask_pii
 from lapor_triage.text import clean_text
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "surabaya_media_center_2022_2023.csv"
-DEMO = ROOT / "datasets" / "demo" / "reports.csv"
+SHARED = shared_data_dir() / "surabaya_media_center_2022_2023.csv"
+DEMO = datasets_dir() / "demo" / "reports.csv"
 
 # The masking as it was before issue 9 (lapor_triage/text.py at eecb32f), kept only to compare.
 _OLD_NIK_RE = re.compile(r"(?<!\d)(?:\d[ .-]?){14,17}\d(?!\d)")

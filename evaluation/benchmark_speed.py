@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from lapor_triage.models.base import load_model
+from lapor_triage.paths import datasets_dir, shared_data_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "surabaya_media_center_2022_2023.csv"
-DEMO = ROOT / "datasets" / "demo" / "reports.csv"
+SHARED = shared_data_dir() / "surabaya_media_center_2022_2023.csv"
+DEMO = datasets_dir() / "demo" / "reports.csv"
 TARGETS = {"train_s": 60.0, "batch_per_s": 2000.0, "p50_ms": 5.0}
 
 

@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from lapor_triage.paths import var_dir
+from lapor_triage.paths import shared_data_dir, var_dir
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = shared_data_dir()
 BANDUNG = "lapor_export_kab_bandung_2021_2024.xlsx"
 SAMARINDA = "lapor_export_kota_samarinda_2024.csv"
 SURABAYA = "surabaya_media_center_2022_2023.csv"

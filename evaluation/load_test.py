@@ -568,9 +568,10 @@ def run_wrk(
 def load_texts() -> list[str]:
     """Report texts from the shipped demo data (fallback: a few built-in sentences)."""
     try:
+        from lapor_triage.paths import datasets_dir
         from lapor_triage.training.data import load_dataset
 
-        result = load_dataset([ROOT / "datasets" / "demo" / "reports.csv"], task="agency")
+        result = load_dataset([datasets_dir() / "demo" / "reports.csv"], task="agency")
         texts = [e.text for e in result.examples if e.text.strip()]
         if texts:
             return texts

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
+from lapor_triage.paths import home, shared_data_dir
 from lapor_triage.training.metrics import classification_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
+DEFAULT_DATA_DIR = shared_data_dir()
 
 KAB_BANDUNG = "lapor_export_kab_bandung_2021_2024.xlsx"
 SAMARINDA = "lapor_export_kota_samarinda_2024.csv"
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m lapor_triage.evaluation.quality", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "quality")
+    parser.add_argument("--output", type=Path, default=home() / "reports" / "quality")
     parser.add_argument(
         "--only", nargs="+", choices=sorted(EVALUATIONS_BY_NAME), help="run these evaluations only"
     )

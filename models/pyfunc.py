@@ -3,9 +3,12 @@
 So ``mlflow models serve`` and ``mlflow.pyfunc.spark_udf`` can score lapor-triage models.
 
 Input: a pandas DataFrame with a ``text`` column, or ``judul`` and ``isi`` columns as in the LAPOR!
-export (``report_text`` and ``reply_text`` for the reply-quality task); other string columns
-(``kecamatan``, ``kelurahan``, ``agency``) are passed to the predictor as metadata. Texts are
-cleaned exactly as the service and CLI do (HTML, whitespace, salutation, PII masking). Output: a DataFrame, one row per input row, with ``label`` (first, so a
+export (``report_text`` and ``reply_text`` for the reply-quality task), and the optional report
+fields the CLI and the service take (``penerima``, ``kecamatan``, ``kelurahan``, ``kategori``: see
+``lapor_triage.fields``; a missing cell means unknown, and a field the model was trained with but
+missing is warned about once). Other columns (``agency`` for reply quality) are passed to the
+predictor as metadata. Texts are cleaned exactly as the service and CLI do (HTML, whitespace,
+salutation, PII masking). Output: a DataFrame, one row per input row, with ``label`` (first, so a
 Spark UDF with ``result_type="string"`` returns it), ``probability`` (of that label), the task's
 extra scalar fields (``abstain``, ...; lists/dicts as JSON strings) and ``proba_<label>`` for every
 class.
@@ -25,6 +28,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 import mlflow.pyfunc  # noqa: E402
 import pandas as pd
 
+from lapor_triage.fields import REPORT_FIELDS, report_fields, warn_missing_fields
 from lapor_triage.models.base import Predictor, load_model
 from lapor_triage.text import clean_text, report_text
 
@@ -66,7 +70,8 @@ def to_records(model_input: Any, task: str = "") -> list[Any]:
             if missing:
                 raise ValueError(f"reply-quality input needs columns {missing}")
         elif "text" not in frame.columns and not {"judul", "isi"} & set(frame.columns):
-            if len(frame.columns) == 1:  # a single unnamed text column (e.g. from Spark)
+            if len(frame.columns) == 1 and frame.columns[0] not in REPORT_FIELDS:
+                # a single unnamed text column (e.g. from Spark)
                 frame = frame.rename(columns={frame.columns[0]: "text"})
             else:
                 raise ValueError(
@@ -92,12 +97,18 @@ def _clean_record(rec: dict[str, Any]) -> dict[str, Any]:
             rec[key] = clean_text(rec[key])
     if isinstance(rec.get("reply_text"), str):
         rec["reply_text"] = clean_text(rec["reply_text"], salutation=False)
+    if "text" in rec:  # a report: its fields read as the CLI and the service read them
+        fields = report_fields(rec)
+        for name in REPORT_FIELDS:
+            rec.pop(name, None)
+        rec.update(fields)
     return rec
 
 
 def predict_frame(predictor: Predictor, model_input: Any) -> pd.DataFrame:
     """Score ``model_input`` and return the output DataFrame described in the module docstring."""
     records = to_records(model_input, predictor.task)
+    warn_missing_fields(predictor, records)
     classes = [str(c) for c in predictor.classes_]
     if not records:
         return pd.DataFrame(columns=["label", "probability", *[PROBA_PREFIX + c for c in classes]])

@@ -39,6 +39,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from lapor_triage import __version__  # noqa: E402
 from lapor_triage.errors import DataError  # noqa: E402
+from lapor_triage.fields import REPORT_FIELDS  # noqa: E402
 from lapor_triage.jsonl import json_line, parse_jsonl  # noqa: E402
 from lapor_triage.registry_client import (  # noqa: E402, F401  (the store: one place, re-exported)
     HOME_ENV,
@@ -293,8 +294,9 @@ def input_example(task: str, eval_records: Sequence[Any] = (), n: int = 3) -> li
     return rows
 
 
-# Record metadata the predictors read (location features, reply agency): optional model inputs.
-META_COLUMNS = ("kecamatan", "kelurahan", "kota", "sumber", "agency")
+# Record metadata the predictors read (the report fields of lapor_triage.fields, older location
+# fields, the reply's agency): optional model inputs.
+META_COLUMNS = (*REPORT_FIELDS, "kota", "sumber", "agency")
 
 
 def input_columns(task: str, eval_records: Sequence[Any] = ()) -> list[str]:
@@ -315,8 +317,9 @@ def model_signature(task: str, example: list[dict[str, Any]], output: pd.DataFra
 
     required = {"report_text", "reply_text"} if task == "reply-quality" else set()
     cols = list(example[0]) if example else []
-    if task != "reply-quality":
-        cols = ["text", "judul", "isi"] + [c for c in cols if c not in ("text", "judul", "isi")]
+    if task != "reply-quality":  # every report field, or MLflow drops the column unread
+        head = ["text", "judul", "isi", *REPORT_FIELDS]
+        cols = head + [c for c in cols if c not in head]
     inputs = Schema([ColSpec(DataType.string, c, required=c in required) for c in cols])
     outputs = infer_signature(model_output=output).outputs
     return ModelSignature(inputs=inputs, outputs=outputs)

@@ -6,11 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lapor_triage.fields import REPORT_FIELDS, FieldError, report_fields, warn_missing_fields
 from lapor_triage.jsonl import read_jsonl, write_jsonl
 from lapor_triage.text import clean_text
 from lapor_triage.training.records import DataError
 
-REPORT_META = ("kecamatan", "kelurahan", "kategori")
+REPORT_META = REPORT_FIELDS  # penerima, kecamatan, kelurahan, kategori (lapor_triage.fields)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +86,10 @@ def input_records(task: str, path: Path) -> list[dict[str, Any]]:
                     "'text' must be a non-empty string", file=str(path), row=n, column="text"
                 )
             rec = {"id": rid, "text": clean_text(text)}
-            rec.update({k: row[k] for k in REPORT_META if row.get(k)})
+            try:
+                rec.update(report_fields(row))
+            except FieldError as exc:
+                raise DataError(str(exc), file=str(path), row=n, column=exc.field) from exc
         records.append(rec)
     return records
 
@@ -97,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     predictor = load_model(args.model)
     records = input_records(predictor.task, args.input)
+    warn_missing_fields(predictor, records)
     out: list[dict[str, Any]] = []
     with tqdm(total=len(records), desc="predicting", unit="row", disable=None) as bar:
         for start in range(0, len(records), args.batch_size):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from lapor_triage.fields import report_fields, warn_missing_fields
 from lapor_triage.service.deps import KEY_SECURITY, TriageCaller
 from lapor_triage.service.errors import InputError
 from lapor_triage.service.jsonbody import JsonRoute
@@ -12,7 +13,7 @@ from lapor_triage.service.limits import check_batch, check_text, check_total_cha
 from lapor_triage.service.responses import FastJSONResponse
 from lapor_triage.service.schemas.common import ERROR_RESPONSES
 from lapor_triage.service.schemas.reports import TriageRequest, TriageResponse
-from lapor_triage.text import mask_pii, one_line, report_text
+from lapor_triage.text import mask_pii, report_text
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=JsonRoute)
 
@@ -43,6 +44,8 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
         records = await run_in_threadpool(_records, body, settings)
     type_model = need_model(models, "report-type")
     agency_model = need_model(models, "agency")
+    warn_missing_fields(type_model.predictor, records)
+    warn_missing_fields(agency_model.predictor, records)
     top = body.top_k or settings.agency_top_k
     # Runs in the batcher's worker thread, together with other requests queued meanwhile.
     types, agencies = await state.batcher.predict(models, records, top)
@@ -99,16 +102,11 @@ def _records(body: TriageRequest, settings) -> list[dict]:
         text = report_text(report.judul, report.isi)
         if not text.strip():
             raise InputError(f"reports[{i}].isi", "no text left after removing HTML and spaces")
-        record = {"text": text}
-        for name in ("kecamatan", "kelurahan", "kategori"):
-            value = getattr(report, name)
-            if value and value.strip():
-                record[name] = value.strip()
-        # The instansi whose queue received the report (a report-type feature), whitespace
-        # collapsed as the training loader reads it; else the instansi this deployment serves.
-        penerima = one_line(report.penerima) or settings.penerima
-        if penerima:
-            record["penerima"] = penerima
+        # The report fields as the CLI and the pyfunc read them (lapor_triage.fields); an unknown
+        # penerima is the instansi this deployment serves (LAPOR_PENERIMA), when set.
+        record = {"text": text, **report_fields(vars(report))}
+        if "penerima" not in record and settings.penerima:
+            record["penerima"] = settings.penerima
         records.append(record)
     return records
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from lapor_triage.fields import FIELD_DESCRIPTIONS
 from lapor_triage.service.schemas.common import IdStr, NonBlankStr, RequestModel, ResponseModel
 
 REPORT_EXAMPLE = {
@@ -22,14 +23,14 @@ class ReportIn(RequestModel):
     id: IdStr = Field(description="the report's id in LAPOR! (string or integer)")
     judul: str = Field("", description="title of the report (may be empty)")
     isi: NonBlankStr = Field(description="the citizen's report text")
-    kecamatan: str | None = Field(None, max_length=200, description="sub-district, if known")
-    kelurahan: str | None = Field(None, max_length=200, description="village, if known")
-    kategori: str | None = Field(None, max_length=200, description="LAPOR! category, if chosen")
+    # The report fields of lapor_triage.fields (the CLI and the pyfunc take the same).
+    kecamatan: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kecamatan"])
+    kelurahan: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kelurahan"])
+    kategori: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kategori"])
     penerima: str | None = Field(
         None,
         max_length=300,
-        description="the instansi whose LAPOR! queue received the report, if known "
-        "(default LAPOR_PENERIMA)",
+        description=FIELD_DESCRIPTIONS["penerima"] + " (default LAPOR_PENERIMA)",
     )
 
 
