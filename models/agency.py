@@ -81,6 +81,8 @@ class AgencyRouter(Predictor):
         catalogue: bool = True,
         catalogue_weight: float = 1.0,
         encoder: str | None = None,
+        knn_weight: float = 0.0,
+        knn_k: int = 10,
         random_state: int = 0,
     ) -> None:
         self.max_features = max_features
@@ -101,6 +103,8 @@ class AgencyRouter(Predictor):
         self.catalogue = catalogue
         self.catalogue_weight = catalogue_weight
         self.encoder = encoder
+        self.knn_weight = knn_weight
+        self.knn_k = knn_k
         self.random_state = random_state
 
     # --- learning ----------------------------------------------------------------------------
@@ -186,6 +190,15 @@ class AgencyRouter(Predictor):
 
         internal = self._internal_labels(X, y)
         feats = self._featurize(X, fit=True)
+        self.knn_matrix_ = self.knn_labels_ = None
+        if self.knn_weight > 0:  # nearest past reports: their rows (unit length) and labels
+            from sklearn.preprocessing import normalize
+
+            real = np.flatnonzero(~np.asarray(auxiliary, dtype=bool)) if auxiliary else None
+            rows = feats if real is None else feats[real]
+            self.knn_matrix_ = normalize(rows.tocsr().astype(np.float32))
+            labels = y if real is None else [y[i] for i in real]
+            self.knn_labels_ = np.array(labels)
         self.clf_ = CalibratedLinear(
             C=self.C,
             class_weight=self.class_weight,
@@ -198,6 +211,8 @@ class AgencyRouter(Predictor):
         self.classes_ = np.array(sorted(set(y)))
         self._index_ = {c: i for i, c in enumerate(self.classes_)}
         self._names_ = [str(c) for c in self.classes_]
+        if self.knn_labels_ is not None:
+            self.knn_labels_ = np.array([self._index_[c] for c in self.knn_labels_])
         # internal column -> output column (or pooled kind)
         self.internal_map_ = []
         for c in self.clf_.classes_:
@@ -231,7 +246,8 @@ class AgencyRouter(Predictor):
             return np.zeros((0, n_out))
         if self.clf_.model_ is None:  # a single agency in training
             return np.ones((len(X), n_out))
-        p_int = self.clf_.predict_proba(self._featurize(X))
+        feats = self._featurize(X)
+        p_int = self.clf_.predict_proba(feats)
         out = np.zeros((len(X), n_out))
         class_cols = [(j, t[1]) for j, t in enumerate(self.internal_map_) if t[0] == "class"]
         if class_cols:
@@ -246,7 +262,27 @@ class AgencyRouter(Predictor):
                     out[i, col] += p_int[i, j] * w
         total = out.sum(axis=1, keepdims=True)
         total[total == 0] = 1.0
-        return out / total
+        out = out / total
+        if self.knn_weight > 0 and getattr(self, "knn_matrix_", None) is not None:
+            out = (1 - self.knn_weight) * out + self.knn_weight * self._knn_proba(feats)
+        return out
+
+    def _knn_proba(self, feats: Any) -> np.ndarray:
+        """Label distribution of the ``knn_k`` most similar training reports (cosine of the
+        TF-IDF rows), weighted by similarity. (scikit-learn's KNeighborsClassifier would densify
+        nothing less and knows no sample of labels unseen by the linear model.)"""
+        from sklearn.preprocessing import normalize
+
+        sims = (normalize(feats.tocsr().astype(np.float32)) @ self.knn_matrix_.T).toarray()
+        k = min(self.knn_k, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out = np.zeros((sims.shape[0], len(self.classes_)))
+        rows = np.repeat(np.arange(sims.shape[0]), k)
+        w = np.take_along_axis(sims, top, axis=1).ravel().clip(min=0)
+        np.add.at(out, (rows, self.knn_labels_[top.ravel()]), w)
+        total = out.sum(axis=1, keepdims=True)
+        uniform = np.full_like(out, 1.0 / out.shape[1])
+        return np.where(total > 0, out / np.where(total > 0, total, 1.0), uniform)
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k": [{"agency", "probability"}], "abstain"}``."""
