@@ -1,4 +1,9 @@
-"""Quality on the real data: time-split evaluations of the default models vs a plain baseline.
+"""Quality on the real data: ONE time split of the default models vs a plain baseline.
+
+The figures of record come from the evaluation protocol (``python -m
+lapor_triage.evaluation.protocol``: repeated grouped K-fold and a rolling time split, inner-fold
+tuning, bootstrap intervals, the same baseline). This single split stays as a quick look and for
+the slow quality-floor tests.
 
     python -m lapor_triage.evaluation.quality [--data-dir ../shared/data] [--output reports/quality]
                                  [--only report-type agency-surabaya agency-kab-bandung]
@@ -8,8 +13,8 @@ For each evaluation the examples are loaded with ``training.data.load_dataset``,
 earliest 85%, test on the latest 15%). Nothing of the test part is used for fitting or tuning:
 the default models tune their decision rules on out-of-fold predictions of the training part.
 
-The baseline is plain word TF-IDF (1-2 grams) + LinearSVC, without class weights, character
-n-grams, cues, location or calibration. The script prints a Markdown table and writes
+The baseline is the protocol's: plain word TF-IDF (1-2 grams) + LinearSVC with
+``class_weight="balanced"``, without character n-grams, cues, location or calibration. The script prints a Markdown table and writes
 ``quality.md``, ``quality.json`` and one evaluation report per split (default model) to ``--output``.
 """
 
@@ -25,9 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy.special import softmax
-
+from lapor_triage.evaluation.protocol import PlainBaseline  # one baseline for every table
 from lapor_triage.paths import home, shared_data_dir
 from lapor_triage.training.metrics import classification_metrics
 
@@ -64,29 +67,6 @@ EVALUATIONS = (
     ),
 )
 EVALUATIONS_BY_NAME = {e.name: e for e in EVALUATIONS}
-
-
-class PlainBaseline:
-    """Word TF-IDF (1-2 grams) + LinearSVC, no tricks; softmax of margins for ranking only."""
-
-    def __init__(self) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.svm import LinearSVC
-
-        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-        self.model = LinearSVC()
-
-    def fit(self, records: Sequence[dict[str, Any]], y: Sequence[str]) -> PlainBaseline:
-        X = self.vectorizer.fit_transform([r["text"] for r in records])
-        self.model.fit(X, list(y))
-        self.classes_ = self.model.classes_
-        return self
-
-    def predict_proba(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
-        d = self.model.decision_function(self.vectorizer.transform([r["text"] for r in records]))
-        if d.ndim == 1:
-            d = np.column_stack([-d, d])
-        return softmax(d, axis=1)
 
 
 def default_model(task: str) -> Any:

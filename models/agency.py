@@ -11,12 +11,21 @@ Agencies drift (new offices, renamed ones, changed habits): with ``recency_half_
 by default: 120 days gained 0.006 top-1 on Surabaya but lost 0.03 top-3 on the small Kab. Bandung
 set) training examples are weighted by their age when records carry a ``date``.
 
-``C=0.2``, ``class_weight="sqrt"`` and ``location_weight=0.15`` (the weight of the location
-one-hots; 0.5 / 0.25 / 0.15 / 0.1 gave Surabaya validation top-1 + top-3 of 1.691 / 1.697 / 1.703 /
-1.699) were chosen on a validation slice: the latest 15% of the training part of each time split.
+Settings, as measured under the evaluation protocol (``python -m lapor_triage.evaluation.protocol``;
+Kab. Bandung, top-1 accuracy on 3 inner grouped folds of an outer training part unless said):
+``C=0.2`` (0.646; 0.5 gave 0.643; chosen per outer fold from 0.2 / 0.5 / 1.0 it picked 0.2 or 0.5
+and scored the same as the fixed default on the outer folds, 0.654), ``class_weight="sqrt"``
+(``"balanced"`` 0.614), the nearest-report blend off (``knn_weight=0.3``: 0.632), the reporter's
+``kategori`` not used (0.650, within noise). ``location_weight=0.15`` was picked earlier on the
+latest 15 % of a time split's training part (0.5 / 0.25 / 0.15 / 0.1 gave Surabaya top-1 + top-3
+of 1.691 / 1.697 / 1.703 / 1.699): not yet re-chosen on inner folds (a Surabaya fit takes minutes).
+The office catalogue (``catalogue=True``, :mod:`models.agency_catalogue`) was written after reading
+errors of that earlier time split's test part; on the protocol's outer folds it adds 0.005 top-1
+and 0.015 top-3 on Kab. Bandung (3-fold: 0.654 / 0.845 with, 0.649 / 0.830 without) and 0.029
+top-1 on the latest time window, whose rows overlap the part it was written from: a small gain,
+kept, and to be re-checked on the independent holdout.
 Rare agencies are kept (``min_count=1``); ``class_weight="sqrt"`` lifts them without drowning the
-big ones. ``catalogue=True`` adds the remits of the usual offices (:mod:`models.agency_catalogue`)
-as training documents of the labels they match.
+big ones.
 """
 
 from __future__ import annotations
@@ -81,6 +90,8 @@ class AgencyRouter(Predictor):
         catalogue: bool = True,
         catalogue_weight: float = 1.0,
         encoder: str | None = None,
+        knn_weight: float = 0.0,
+        knn_k: int = 10,
         random_state: int = 0,
     ) -> None:
         self.max_features = max_features
@@ -101,6 +112,8 @@ class AgencyRouter(Predictor):
         self.catalogue = catalogue
         self.catalogue_weight = catalogue_weight
         self.encoder = encoder
+        self.knn_weight = knn_weight
+        self.knn_k = knn_k
         self.random_state = random_state
 
     # --- learning ----------------------------------------------------------------------------
@@ -186,6 +199,15 @@ class AgencyRouter(Predictor):
 
         internal = self._internal_labels(X, y)
         feats = self._featurize(X, fit=True)
+        self.knn_matrix_ = self.knn_labels_ = None
+        if self.knn_weight > 0:  # nearest past reports: their rows (unit length) and labels
+            from sklearn.preprocessing import normalize
+
+            real = np.flatnonzero(~np.asarray(auxiliary, dtype=bool)) if auxiliary else None
+            rows = feats if real is None else feats[real]
+            self.knn_matrix_ = normalize(rows.tocsr().astype(np.float32))
+            labels = y if real is None else [y[i] for i in real]
+            self.knn_labels_ = np.array(labels)
         self.clf_ = CalibratedLinear(
             C=self.C,
             class_weight=self.class_weight,
@@ -198,6 +220,8 @@ class AgencyRouter(Predictor):
         self.classes_ = np.array(sorted(set(y)))
         self._index_ = {c: i for i, c in enumerate(self.classes_)}
         self._names_ = [str(c) for c in self.classes_]
+        if self.knn_labels_ is not None:
+            self.knn_labels_ = np.array([self._index_[c] for c in self.knn_labels_])
         # internal column -> output column (or pooled kind)
         self.internal_map_ = []
         for c in self.clf_.classes_:
@@ -231,7 +255,8 @@ class AgencyRouter(Predictor):
             return np.zeros((0, n_out))
         if self.clf_.model_ is None:  # a single agency in training
             return np.ones((len(X), n_out))
-        p_int = self.clf_.predict_proba(self._featurize(X))
+        feats = self._featurize(X)
+        p_int = self.clf_.predict_proba(feats)
         out = np.zeros((len(X), n_out))
         class_cols = [(j, t[1]) for j, t in enumerate(self.internal_map_) if t[0] == "class"]
         if class_cols:
@@ -246,7 +271,27 @@ class AgencyRouter(Predictor):
                     out[i, col] += p_int[i, j] * w
         total = out.sum(axis=1, keepdims=True)
         total[total == 0] = 1.0
-        return out / total
+        out = out / total
+        if self.knn_weight > 0 and getattr(self, "knn_matrix_", None) is not None:
+            out = (1 - self.knn_weight) * out + self.knn_weight * self._knn_proba(feats)
+        return out
+
+    def _knn_proba(self, feats: Any) -> np.ndarray:
+        """Label distribution of the ``knn_k`` most similar training reports (cosine of the
+        TF-IDF rows), weighted by similarity. (scikit-learn's KNeighborsClassifier would densify
+        nothing less and knows no sample of labels unseen by the linear model.)"""
+        from sklearn.preprocessing import normalize
+
+        sims = (normalize(feats.tocsr().astype(np.float32)) @ self.knn_matrix_.T).toarray()
+        k = min(self.knn_k, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out = np.zeros((sims.shape[0], len(self.classes_)))
+        rows = np.repeat(np.arange(sims.shape[0]), k)
+        w = np.take_along_axis(sims, top, axis=1).ravel().clip(min=0)
+        np.add.at(out, (rows, self.knn_labels_[top.ravel()]), w)
+        total = out.sum(axis=1, keepdims=True)
+        uniform = np.full_like(out, 1.0 / out.shape[1])
+        return np.where(total > 0, out / np.where(total > 0, total, 1.0), uniform)
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities" (top ``top``), "top_k": [{"agency", "probability"}], "abstain"}``."""

@@ -39,7 +39,19 @@ class TrainConfig(BaseModel):
     dedupe: bool = True
     refit_full: bool = Field(
         False,
-        description="after evaluation, refit on all rows (metrics then describe the split model)",
+        description=(
+            "after evaluation, refit on all rows but the gate part (the logged metrics then come "
+            "from the gate part, which the refit model never saw)"
+        ),
+    )
+    gate_fraction: float = Field(
+        0.10,
+        ge=0,
+        lt=0.5,
+        description=(
+            "share of rows (stable hash of the report id) kept out of every training run, "
+            "refit_full included: champion and candidate are compared on it (0: no gate)"
+        ),
     )
     model: dict[str, Any] = Field(default_factory=dict, description="predictor hyperparameters")
     report_dir: Path | None = Field(

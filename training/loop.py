@@ -189,6 +189,41 @@ def evaluate_predictor(
     return metrics, files
 
 
+def held_out_metrics(
+    predictor: Predictor,
+    task: str,
+    split_metrics: dict[str, float],
+    refit: bool,
+    test: list[Example],
+    gate: list[Example],
+    eval_records: list[dict[str, Any]],
+    eval_labels: list[str],
+) -> tuple[dict[str, float], list[dict[str, Any]], list[str]]:
+    """The metrics and evaluation rows a run logs: only rows the *saved* model was not fitted on.
+
+    Without a refit, the split's evaluation metrics, plus ``gate/<metric>``. After ``refit_full``
+    the split model's metrics describe another model fitted on fewer rows, and the refit model has
+    seen the evaluation part: the logged metrics are then those of the gate part (also as
+    ``gate/<metric>``), and no metric at all when there is no gate. The logged evaluation split
+    (what ``promote`` compares on) is the gate part whenever there is one.
+    """
+    metrics = {} if refit else dict(split_metrics)
+    if gate:
+        gate_records = [task_record(task, e) for e in gate]
+        gate_labels = [str(e.label) for e in gate]
+        gate_metrics, _ = evaluate_predictor(
+            predictor, gate_records, gate_labels, None, examples=gate
+        )
+        for k, v in gate_metrics.items():
+            metrics[f"gate/{k}"] = v
+            if refit:
+                metrics[k] = v
+        return metrics, gate_records, gate_labels
+    if refit:
+        return metrics, [], []
+    return metrics, eval_records, eval_labels
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -234,6 +269,15 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
             file=", ".join(str(p) for p in config.data),
         )
 
+    # The gate part (a stable hash of the report id) is never trained on, refit_full included:
+    # promotion compares champion and candidate on it.
+    from lapor_triage.training.splits import gate_split
+
+    examples, gate = gate_split(examples, config.gate_fraction)[:2]
+    if gate:
+        console.print(
+            f"gate part: {len(gate)} rows kept out of training (promotion compares on them)"
+        )
     train, test, split_kind = split_examples(examples, config)
     console.print(f"split ({split_kind}): {len(train)} train / {len(test)} evaluation rows")
     if not test and split_kind != "none":
@@ -267,13 +311,17 @@ def run_training(config: TrainConfig, console: Console | None = None) -> TrainRe
                 title=f"{task} — {split_kind} split, {len(test)} evaluation rows",
                 examples=test,
             )
-    if config.refit_full and test:
-        with console.status(f"[bold]refitting on all {len(examples)} rows…"):
+    refit = bool(config.refit_full and test)
+    if refit:
+        with console.status(f"[bold]refitting on all {len(examples)} rows but the gate…"):
             predictor = make_predictor(task, config.model).fit(
                 [task_record(task, e) for e in examples],
                 [str(e.label) for e in examples],
                 sample_weight=[e.weight for e in examples],
             )
+    metrics, eval_records, eval_labels = held_out_metrics(
+        predictor, task, metrics, refit, test, gate, eval_records, eval_labels
+    )
 
     fingerprint = data_fingerprint(
         list(config.data), loaded.summary, n_train=len(train), n_eval=len(test), n_duplicates=n_dup

@@ -173,3 +173,73 @@ class ClassificationEvaluator:
         out: dict[str, Any] = {f"{prefix}{k}": v for k, v in metrics.items()}
         out["primary"] = metrics[self.primary]
         return out
+
+
+def _metric_of_predictions(
+    metric: str, y: np.ndarray, pred: np.ndarray, w: np.ndarray, n_labels: int
+) -> float:
+    """accuracy / top1_accuracy or macro_f1 (over labels in truth or predictions) with row weights."""
+    if metric in ("accuracy", "top1_accuracy"):
+        return float(((pred == y) * w).sum() / (w.sum() or 1.0))
+    if metric == "macro_f1":
+        hit = pred == y
+        tp = np.bincount(y[hit], weights=w[hit], minlength=n_labels)
+        n_true = np.bincount(y, weights=w, minlength=n_labels)
+        n_pred = np.bincount(pred, weights=w, minlength=n_labels)
+        denom = n_true + n_pred
+        present = denom > 0
+        f1 = np.divide(2 * tp, denom, out=np.zeros(n_labels), where=present)
+        return float(f1[present].mean()) if present.any() else 0.0
+    raise KeyError(
+        f"paired bootstrap supports accuracy, top1_accuracy and macro_f1, not {metric!r}"
+    )
+
+
+def paired_bootstrap(
+    y_true: Sequence[str],
+    pred_a: Sequence[str],
+    pred_b: Sequence[str],
+    metric: str = "macro_f1",
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, float]:
+    """Difference ``metric(b) - metric(a)`` on the same rows with a paired bootstrap interval.
+
+    Rows are resampled with replacement and both models are scored on each resample, so the
+    interval reflects the difference, not two independent uncertainties. Returns ``a``, ``b``,
+    ``delta``, ``low``, ``high`` and ``n``. (scikit-learn has no paired bootstrap; this is the
+    textbook percentile method.)
+    """
+    if not (len(y_true) == len(pred_a) == len(pred_b)):
+        raise ValueError(
+            f"{len(y_true)} labels but {len(pred_a)} and {len(pred_b)} predictions: "
+            "a paired comparison needs one prediction of each model per row"
+        )
+    labels = {lab: i for i, lab in enumerate(dict.fromkeys(map(str, [*y_true, *pred_a, *pred_b])))}
+    y = np.array([labels[str(v)] for v in y_true], dtype=int)
+    a = np.array([labels[str(v)] for v in pred_a], dtype=int)
+    b = np.array([labels[str(v)] for v in pred_b], dtype=int)
+    n, k = len(y), len(labels)
+    ones = np.ones(n)
+    va = _metric_of_predictions(metric, y, a, ones, k) if n else 0.0
+    vb = _metric_of_predictions(metric, y, b, ones, k) if n else 0.0
+    if n == 0:
+        return {"a": 0.0, "b": 0.0, "delta": 0.0, "low": 0.0, "high": 0.0, "n": 0.0}
+    rng = np.random.default_rng(seed)
+    deltas = np.empty(n_boot)
+    for i in range(n_boot):
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        deltas[i] = _metric_of_predictions(metric, y, b, w, k) - _metric_of_predictions(
+            metric, y, a, w, k
+        )
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(deltas, [tail, 100 - tail])
+    return {
+        "a": va,
+        "b": vb,
+        "delta": vb - va,
+        "low": float(low),
+        "high": float(high),
+        "n": float(n),
+    }

@@ -1,8 +1,9 @@
 """The model registry: versions of ``lapor-triage-<task>``, the ``champion`` alias, gated promotion.
 
 ``promote`` moves ``champion`` to a candidate version only if, re-scored on the SAME evaluation
-data as the current champion (the candidate run's logged evaluation split, or data given), the
-candidate is not worse on the task's primary metric by more than ``margin``. ``force=True``
+data as the current champion (the gate part logged with the candidate's run: rows neither model
+was fitted on; or data given), the candidate is not worse on the task's primary metric by more
+than ``margin`` (the paired bootstrap interval of the difference is shown). ``force=True``
 overrides a refusal; the override is recorded as tags and in the version's description (who,
 when, why, and the comparison).
 """
@@ -92,6 +93,9 @@ class PromotionResult:
     champion_metrics: dict[str, float] = field(default_factory=dict)
     n_eval: int = 0
     eval_source: str = ""
+    delta_low: float | None = None  # paired bootstrap 95 % interval of candidate - champion
+    delta_high: float | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def delta(self) -> float | None:
@@ -129,6 +133,8 @@ class PromotionResult:
             "champion_metrics": self.champion_metrics,
             "n_eval": self.n_eval,
             "eval_source": self.eval_source,
+            "delta_ci95": None if self.delta_low is None else [self.delta_low, self.delta_high],
+            "notes": list(self.notes),
         }
 
 
@@ -333,6 +339,45 @@ def score(predictor: Predictor, records: Sequence[Any], labels: Sequence[str]) -
     return {k: float(v) for k, v in metrics.items() if _is_number(v)}
 
 
+def top_labels(predictor: Predictor, records: Sequence[Any]) -> list[str]:
+    """The top-1 label of ``predictor`` for each record."""
+    classes = [str(c) for c in predictor.classes_]
+    return [classes[i] for i in predictor.predict_proba(list(records)).argmax(axis=1)]
+
+
+def gate_fraction_of(info: VersionInfo, uri: str | None = None) -> float:
+    """The gate fraction a version's run was trained with (0 for runs from before the gate)."""
+    if not info.run_id:
+        return 0.0
+    try:
+        params = get_client(uri).get_run(info.run_id).data.params
+    except Exception:  # run deleted
+        return 0.0
+    try:
+        return float(params.get("config.gate_fraction", 0.0))
+    except ValueError:
+        return 0.0
+
+
+def gate_notes(
+    candidate: VersionInfo, champion: VersionInfo, cand_gate: float, champ_gate: float
+) -> list[str]:
+    """Warnings when the comparison rows may have been seen by one of the models in training."""
+    notes = []
+    if not cand_gate:
+        notes.append(
+            f"version {candidate.version} was trained without a gate part: the comparison rows "
+            "are its own evaluation split, which a refit_full model was fitted on"
+        )
+    elif champ_gate < cand_gate:
+        notes.append(
+            f"champion version {champion.version} was trained with "
+            f"{'no gate' if not champ_gate else f'a smaller gate ({champ_gate})'}: it may have "
+            "been fitted on some comparison rows, so its figure may be too high"
+        )
+    return notes
+
+
 def promote(
     task: str,
     version: int | str,
@@ -347,7 +392,10 @@ def promote(
     """Move ``champion`` to ``version`` if it is not worse than the champion by more than ``margin``.
 
     Both models are re-scored on the same data: ``eval_data`` (records, labels) when given, else
-    the candidate run's logged evaluation split. No champion yet → promotes.
+    the candidate run's logged evaluation split, which is the *gate part* (rows chosen by a stable
+    hash of the report id and kept out of every training run, ``refit_full`` included) whenever
+    the run had one. The difference comes with a paired bootstrap 95 % interval; the rule is
+    the point difference ≥ ``-margin``. No champion yet → promotes.
     """
     client = get_client(uri)
     name = registered_model_name(task)
@@ -379,27 +427,49 @@ def promote(
             message=f"{name} has no champion yet: version {candidate.version} becomes champion",
         )
     else:
+        notes: list[str] = []
         if eval_data is not None:
             records, labels = list(eval_data[0]), [str(y) for y in eval_data[1]]
             source = "given evaluation data"
         else:
             records, labels = load_eval_split(task, candidate.version, uri)
-            source = f"evaluation split of version {candidate.version} (run {candidate.run_id})"
+            cand_gate = gate_fraction_of(candidate, uri)
+            what = ", the gate part: rows no gated run trains on" if cand_gate else ""
+            source = (
+                f"evaluation split of version {candidate.version}{what} (run {candidate.run_id})"
+            )
+            notes += gate_notes(candidate, champion, cand_gate, gate_fraction_of(champion, uri))
         if not records:
             raise RegistryError("the evaluation data is empty: nothing to compare the models on")
-        cand_metrics = score(load_version(task, candidate.version, uri), records, labels)
-        champ_metrics = score(load_version(task, champion.version, uri), records, labels)
+        cand_model = load_version(task, candidate.version, uri)
+        champ_model = load_version(task, champion.version, uri)
+        cand_metrics = score(cand_model, records, labels)
+        champ_metrics = score(champ_model, records, labels)
         if primary not in cand_metrics or primary not in champ_metrics:
             raise RegistryError(
                 f"primary metric {primary!r} was not computed on the evaluation data "
                 f"(have: {', '.join(sorted(cand_metrics))})"
             )
         delta = cand_metrics[primary] - champ_metrics[primary]
+        low = high = None
+        try:
+            from lapor_triage.training.metrics import paired_bootstrap
+
+            paired = paired_bootstrap(
+                labels,
+                top_labels(champ_model, records),
+                top_labels(cand_model, records),
+                metric=primary,
+            )
+            low, high = paired["low"], paired["high"]
+        except KeyError:  # a primary metric the paired bootstrap does not cover
+            notes.append(f"no paired interval for {primary}")
         ok = delta >= -margin - 1e-12
+        interval = "" if low is None else f" [95% CI {low:+.4f}, {high:+.4f}]"
         verdict = (
             f"candidate {primary} {cand_metrics[primary]:.4f} vs champion (version "
-            f"{champion.version}) {champ_metrics[primary]:.4f}: {delta:+.4f} on {len(records)} "
-            f"rows, margin {margin}"
+            f"{champion.version}) {champ_metrics[primary]:.4f}: {delta:+.4f}{interval} on "
+            f"{len(records)} rows, margin {margin}"
         )
         if ok:
             msg = f"promoted version {candidate.version}: {verdict}"
@@ -417,6 +487,9 @@ def promote(
             champion_metrics=champ_metrics,
             n_eval=len(records),
             eval_source=source,
+            delta_low=low,
+            delta_high=high,
+            notes=notes,
         )
     if result.promoted:
         _record_promotion(client, name, candidate, result, who=who, when=when, reason=reason)

@@ -271,3 +271,46 @@ def group_split(
     train = [e for i, e in enumerate(examples) if i not in test_idx]
     test = [e for i, e in enumerate(examples) if i in test_idx]
     return Split(train, test, "group", note=f"{len(members)} groups")
+
+
+# --- the promotion gate ---------------------------------------------------------------------------
+GATE_FRACTION = 0.10
+GATE_SALT = "lapor-triage-gate-v1"
+
+
+def gate_key(example: Example) -> str:
+    """What decides an example's gate membership: the report id (for replies: the report they
+    answer, so all replies of one report fall together), or the normalised text where the id was
+    made up from a row number."""
+    report_id = example.meta.get("report_id")
+    if report_id:
+        return f"report:{example.meta.get('report_source') or ''}:{report_id}"
+    synthetic = example.row is not None and str(example.id).endswith(f":{example.row}")
+    if example.id and not synthetic:
+        return f"id:{example.id}"
+    return "text:" + text_key(example.text)
+
+
+def in_gate(key: str, fraction: float = GATE_FRACTION, salt: str = GATE_SALT) -> bool:
+    """True when ``key`` falls in the gate part: a stable SHA-256 hash (not Python's salted
+    ``hash``), so every run, machine and version puts the same rows in the gate."""
+    if fraction <= 0:
+        return False
+    import hashlib
+
+    digest = hashlib.sha256(f"{salt}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def gate_split(
+    examples: Sequence[Example], fraction: float = GATE_FRACTION, salt: str = GATE_SALT
+) -> Split:
+    """``(rest, gate)``: the gate part (about ``fraction`` of the examples, by :func:`gate_key`)
+    is excluded from every training run, ``refit_full`` included, so a champion and a candidate
+    can be compared on rows neither was fitted on."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"gate fraction must be in [0, 1), got {fraction}")
+    gate_ids = {id(e) for e in examples if in_gate(gate_key(e), fraction, salt)}
+    rest = [e for e in examples if id(e) not in gate_ids]
+    gate = [e for e in examples if id(e) in gate_ids]
+    return Split(rest, gate, "gate", note=f"{fraction:.0%} by stable hash of the report id")

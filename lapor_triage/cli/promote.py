@@ -18,7 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Move the `champion` alias of lapor-triage-TASK to VERSION if, on the same evaluation "
             "data, it is not worse than the current champion by more than the margin on the "
-            "task's primary metric. Exit 0 when promoted, 1 when refused."
+            "task's primary metric. The data is the gate part logged with the candidate's run "
+            "(rows kept out of every training run by a stable hash of the report id), so neither "
+            "model was fitted on it; the difference is shown with a paired bootstrap 95% "
+            "interval. Exit 0 when promoted, 1 when refused."
         ),
     )
     p.add_argument("--task", required=True, choices=TASKS)
@@ -86,7 +89,14 @@ def print_result(console: Any, result: Any) -> None:
             style = "bold" if i == 0 else None
             table.add_row(m + (" (primary)" if i == 0 else ""), champ, cand, delta, style=style)
         console.print(table)
+        if result.delta_low is not None:
+            console.print(
+                f"Δ {result.primary_metric} (candidate − champion): {result.delta:+.4f}, paired "
+                f"bootstrap 95% interval [{result.delta_low:+.4f}, {result.delta_high:+.4f}]"
+            )
         console.print(f"margin: {result.margin} (the primary metric may drop at most this much)")
+        for note in result.notes:
+            console.print(f"[yellow]note: {note}[/yellow]")
     colour = "yellow" if result.forced else ("green" if result.promoted else "red")
     console.print(f"[{colour}]{result.message}[/{colour}]")
 

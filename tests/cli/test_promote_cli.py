@@ -60,6 +60,7 @@ def test_worse_version_is_refused_with_exit_1_and_a_comparison(
     assert f"champion v{versions[0]}" in out and f"candidate v{versions[1]}" in out
     assert "macro_f1 (primary)" in out and "accuracy" in out
     assert "margin: 0.02" in out
+    assert "paired bootstrap 95% interval" in out  # the difference comes with its interval
 
 
 def test_eval_data_file_is_used_for_the_comparison(

@@ -31,7 +31,8 @@ def _jsonl(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ex = load_replies([ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"]).examples
+    # demo replies, never a challenge set: those stay unseen by every model
+    ex = load_replies([ROOT / "datasets" / "demo" / "replies.jsonl"]).examples
     recs = [
         {"report_text": e.meta["report_text"], "reply_text": e.text, "reasons": e.meta["reasons"]}
         for e in ex

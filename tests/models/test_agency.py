@@ -209,3 +209,22 @@ def test_ranked_agencies_shared_by_router_and_hybrid() -> None:
     hybrid.classes_ = np.array(["B", "A", "C"])
     hybrid.predict_proba = lambda X: proba  # type: ignore[method-assign]
     assert hybrid.predict_records([{}, {}], top=2) == out
+
+
+def test_nearest_reports_blend_moves_probability_to_the_neighbours_agency(data) -> None:
+    X, y = data
+    plain = AgencyRouter(catalogue=False).fit(X, y)
+    blended = AgencyRouter(catalogue=False, knn_weight=0.5, knn_k=3).fit(X, y)
+    assert blended.knn_matrix_.shape[0] == len(X)  # catalogue documents are never neighbours
+    probe = [X[0]]  # a training report: its nearest neighbour is itself
+    p_plain = plain.predict_proba(probe)[0]
+    p_blend = blended.predict_proba(probe)[0]
+    own = list(blended.classes_).index(y[0])
+    assert p_blend.sum() == pytest.approx(1.0)
+    knn = blended._knn_proba(blended._featurize(probe))[0]
+    assert knn.sum() == pytest.approx(1.0) and knn.argmax() == own  # itself is its nearest
+    assert not np.allclose(p_blend, p_plain)
+    np.testing.assert_allclose(p_blend, 0.5 * p_plain + 0.5 * knn, atol=1e-9)
+    with_catalogue = AgencyRouter(knn_weight=0.5).fit(X, y)
+    assert with_catalogue.knn_matrix_.shape[0] == len(X)
+    assert plain.knn_matrix_ is None  # off by default: the fast path stays linear

@@ -12,9 +12,8 @@ from lapor_triage.models.base import load_model
 from lapor_triage.models.reply_lexicon import LABEL_OF_REASON, REASONS
 from lapor_triage.models.reply_quality import EmptyReplyError, ReplyQualityScorer
 from lapor_triage.training.reply_data import load_replies
-from tests.conftest import DEMO_DIR, ROOT
+from tests.conftest import DEMO_DIR
 
-CHALLENGE = ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"
 # Measured 2026-12-01 (python -m lapor_triage.evaluation.reply_quality_report): held-out seed 0 macro-F1 0.962
 # (5 seeds 0.961 ± 0.009), challenge 0.922 (minimal pairs 0.991, relevance swaps 0.841).
 # Floors sit just below.
@@ -39,9 +38,10 @@ def _records(examples):
 
 @pytest.fixture(scope="session")
 def scorer() -> ReplyQualityScorer:
-    """Trained on the shipped data only (challenge set + demo replies): no ../shared needed."""
-    paths = [CHALLENGE] + [p for p in [DEMO_DIR / "replies.jsonl"] if p.is_file()]
-    examples = load_replies(paths).examples
+    """Trained on the shipped demo replies only: no ../shared needed, and never on a challenge
+    set (``datasets/challenge*``), which stays unseen so that scoring on it means something."""
+    examples = load_replies([DEMO_DIR / "replies.jsonl"]).examples
+    assert not any("challenge" in str(e.source) for e in examples)
     return ReplyQualityScorer(cv_folds=3).fit(_records(examples), [e.label for e in examples])
 
 

@@ -175,3 +175,35 @@ def test_report_type_quality_floor_on_real_data() -> None:
     assert m["f1/aspirasi"] >= 0.15
     assert m["f1/permintaan_informasi"] >= 0.60
     assert m["f1/pengaduan"] >= 0.90
+
+
+def test_bias_per_penerima_is_learned_for_big_offices_and_used_at_prediction(tmp_path) -> None:
+    # office A files proposals as aspirasi, office B as pengaduan: one global bias cannot serve both
+    X, y = [], []
+    for rep in range(6):
+        for t in PENGADUAN:
+            X.append({"text": f"{t} {rep}", "penerima": "Kantor A"})
+            y.append("pengaduan")
+        for t in ASPIRASI:
+            X.append({"text": f"{t} {rep}", "penerima": "Kantor A"})
+            y.append("aspirasi")
+            X.append({"text": f"{t} ({rep})", "penerima": "Kantor  B"})
+            y.append("pengaduan")
+        for t in INFO:
+            X.append({"text": f"{t} {rep}", "penerima": "Kantor B"})
+            y.append("permintaan_informasi")
+    # penerima not a feature here, so only the per-office bias can tell the offices apart
+    clf = ReportTypeClassifier(min_df=1, fields=(), bias_by="penerima", bias_min_rows=30)
+    clf.fit(X, y)
+    assert set(clf.group_bias_) == {"kantor a", "kantor b"}  # spacing and case normalised
+    assert not np.allclose(clf.group_bias_["kantor a"], clf.group_bias_["kantor b"])
+    rows = [{"text": ASPIRASI[0], "penerima": "Kantor A"}, {"text": ASPIRASI[0], "penerima": "X"}]
+    proba = clf.predict_proba(rows)
+    logp = clf.clf_.predict_log_proba(clf._featurize(rows))
+    from scipy.special import softmax
+
+    np.testing.assert_allclose(proba[0], softmax(logp[0] + clf.group_bias_["kantor a"]))
+    np.testing.assert_allclose(proba[1], softmax(logp[1] + clf.class_bias_))  # unknown office
+    loaded = load_model(clf.save(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_proba(rows), proba)
+    assert ReportTypeClassifier(min_df=1).fit(X, y).group_bias_ == {}  # off by default
