@@ -10,7 +10,17 @@ import sys
 from lapor_triage import __version__
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func(args) -> int``.
-SUBCOMMANDS = ["train", "predict", "evaluate", "monev", "promote", "models_cmd", "serve", "keys"]
+SUBCOMMANDS = [
+    "train",
+    "predict",
+    "evaluate",
+    "monev",
+    "promote",
+    "models_cmd",
+    "serve",
+    "keys",
+    "annotate",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
