@@ -114,7 +114,7 @@ def test_queue_upload_decide_download(live):
         )
         assert r.status_code == 200, r.text
         assert "reports.csv: 502 laporan" in r.text
-        assert r.text.count('<ol class="top">') == 502
+        assert r.text.count('<ol class="saran">') == 502
         assert '<datalist id="instansi-dikenal">' in r.text and 'value="Dinas Kesehatan"' in r.text
         state = live.state
         sessions = state.console_sessions
@@ -183,7 +183,7 @@ def test_a_broken_upload_names_file_row_and_column_and_stores_nothing(live, tmp_
         assert r.status_code == 422
         assert "Berkas ekspor rusak.csv, baris 14, kolom &#39;Tracking ID&#39;" in r.text
         assert "duplicate Tracking ID" in r.text and "Tidak ada data yang disimpan" in r.text
-        assert '<ol class="top">' not in r.text
+        assert '<ol class="saran">' not in r.text
         r = client.post(
             "/console/antrean/unggah",
             data={"csrf": token},
@@ -201,7 +201,7 @@ def test_paste_one_report(live):
             data={"csrf": token, "judul": "Lampu padam", "isi": "Lampu PJU di Jalan Melati padam."},
         )
         assert r.status_code == 200
-        assert "laporan tempel: 1 laporan" in r.text and r.text.count('<ol class="top">') == 1
+        assert "laporan tempel: 1 laporan" in r.text and r.text.count('<ol class="saran">') == 1
 
 
 def test_reply_check_highlights_and_shows_what_changed(live):
