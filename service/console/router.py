@@ -83,10 +83,25 @@ class Page:
     title: str
     permission: Permission
 
+    def allowed(self, principal: Principal) -> bool:
+        return principal.can(self.permission)
+
+
+# Monev is read by the agencies' admins (their own agency), the data scientists and admins: the
+# roles holding either of these permissions.
+MONEV_PERMISSIONS = (Permission.assess, Permission.models)
+
+
+@dataclass(frozen=True)
+class MonevPage(Page):
+    def allowed(self, principal: Principal) -> bool:
+        return any(principal.can(p) for p in MONEV_PERMISSIONS)
+
 
 PAGES = (
     Page("/console/antrean", "Antrean disposisi", Permission.triage),
     Page("/console/cek", "Cek tindak lanjut", Permission.assess),
+    MonevPage("/console/monev", "Monev", Permission.assess),
     Page("/console/model", "Model", Permission.models),
 )
 ROLE_TEXT = {
@@ -140,7 +155,7 @@ def render(
 ) -> Response:
     nav = []
     if session is not None:
-        nav = [p for p in PAGES if session.principal.can(p.permission)]
+        nav = [p for p in PAGES if p.allowed(session.principal)]
     response = templates.TemplateResponse(
         request,
         name,
@@ -163,13 +178,17 @@ def render(
     return response
 
 
-async def guarded(request: Request, permission: Permission | None) -> Session | Response:
-    """The session when signed in and allowed; else a redirect to sign-in, or a 403 page."""
+async def guarded(
+    request: Request, permission: Permission | tuple[Permission, ...] | None
+) -> Session | Response:
+    """The session when signed in and allowed (any of the permissions); else a redirect to
+    sign-in, or a 403 page."""
     try:
         session = await current(request)
     except NotSignedIn:
         return _to_login()
-    if permission is not None and not session.principal.can(permission):
+    wanted = (permission,) if isinstance(permission, Permission) else permission
+    if wanted and not any(session.principal.can(p) for p in wanted):
         return render(
             request,
             "forbidden.html",
@@ -206,7 +225,7 @@ async def home(request: Request) -> Response:
         session = await current(request)
     except NotSignedIn:
         return _to_login()
-    pages = [p for p in PAGES if session.principal.can(p.permission)]
+    pages = [p for p in PAGES if p.allowed(session.principal)]
     if pages:
         return RedirectResponse(pages[0].path, status_code=303)
     return render(request, "forbidden.html", session, status_code=403, title="Akses ditolak")
@@ -660,4 +679,108 @@ async def feedback_export(request: Request) -> Response:
         lines(),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="umpan-balik.jsonl"'},
+    )
+
+
+# ================================================================== monev ======
+
+MONEV_LIMIT = 5000
+
+
+def _monev_rows(
+    state: AppState, principal: Principal, agency: str, start: str, end: str
+) -> tuple[list[dict], dict[str, list[dict]], int]:
+    """Share of normatif replies per agency and month over the stored replies (``POST
+    /v1/replies``), judged by the loaded reply-quality model, in the table of
+    :func:`lapor_triage.evaluation.monev.monev_table` (the ``lapor-triage monev`` report)."""
+    from sqlalchemy import select
+
+    from lapor_triage.evaluation.monev import monev_table
+    from lapor_triage.service.auth import normalise_agency
+    from lapor_triage.service.tables import StoredReply
+
+    scorer = state.store.current.get("reply-quality")
+    if scorer is None:
+        raise DataError("model mutu tindak lanjut belum dimuat (lihat /readyz)")
+    query = select(StoredReply.agency, StoredReply.reply_text, StoredReply.created_at)
+    if principal.role is Role.admin_instansi:
+        query = query.where(StoredReply.agency == normalise_agency(principal.agency))
+    elif agency.strip():
+        query = query.where(StoredReply.agency == normalise_agency(agency))
+    query = query.order_by(StoredReply.id.desc()).limit(MONEV_LIMIT)
+    with state.db.session() as db_session:
+        stored = list(db_session.execute(query))
+    records = []
+    for name, text, created in stored:
+        month = created.strftime("%Y-%m") if created else ""
+        if (start and month < start) or (end and month > end):
+            continue
+        records.append({"report_text": "", "reply_text": text, "agency": name, "month": month})
+    if not records:
+        return [], {}, 0
+    verdicts = scorer.predictor.predict_records(records)
+    rows, templates = monev_table(records, verdicts)
+    return rows, templates, len(records)
+
+
+def _chart(rows: list[dict]) -> list[dict]:
+    """Bars of an inline SVG chart: share normatif per agency and month."""
+    monthly = [r for r in rows if r["month"]] or [r for r in rows if not r["month"]]
+    return [
+        {
+            "label": f"{r['agency']} {r['month']}".strip(),
+            "share": float(r["share_normatif"]),
+            "n": r["n_replies"],
+            "y": 8 + i * 26,
+        }
+        for i, r in enumerate(monthly[:60])
+    ]
+
+
+@router.get("/monev")
+async def monev_page(request: Request) -> Response:
+    session = await guarded(request, MONEV_PERMISSIONS)
+    if isinstance(session, Response):
+        return session
+    state: AppState = request.app.state.lapor
+    p = request.query_params
+    agency, start, end = p.get("instansi", ""), p.get("dari", ""), p.get("sampai", "")
+    from fastapi.concurrency import run_in_threadpool
+
+    try:
+        rows, templates, n = await run_in_threadpool(
+            _monev_rows, state, session.principal, agency, start, end
+        )
+    except DataError as exc:
+        return render(request, "monev.html", session, 503, title="Monev", error=str(exc))
+    if p.get("format") == "csv":
+        import csv
+
+        from lapor_triage.evaluation.monev import COLUMNS
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        return Response(
+            buffer.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="monev.csv"'},
+        )
+    bars = _chart(rows)
+    return render(
+        request,
+        "monev.html",
+        session,
+        title="Monev",
+        rows=rows,
+        templates_by_agency=templates,
+        n=n,
+        bars=bars,
+        chart_height=16 + 26 * len(bars),
+        agency=agency,
+        start=start,
+        end=end,
+        own_agency=session.principal.role is Role.admin_instansi,
+        query=request.url.query,
     )

@@ -246,3 +246,34 @@ def test_assets_are_served_from_the_package(live, name):
         r = client.get(f"/console/static/{name}")
         assert r.status_code == 200 and len(r.content) > 200
         assert client.get("/console/static/..%2Fsessions.py").status_code == 404
+
+
+def test_monev_per_agency_and_month_with_csv(live):
+    from lapor_triage.service.auth import normalise_agency
+    from tests.service.conftest import OTHER_AGENCY
+
+    replies = [{"agency": AGENCY, "reply_text": NORMATIF, "report_id": f"m{i}"} for i in range(3)]
+    other = [{"agency": OTHER_AGENCY, "reply_text": SUBSTANTIF, "report_id": "m9"}]
+    with live.client() as c:
+        for who, rows in (("instansi", replies), ("instansi_other", other)):
+            r = c.post("/v1/replies", json={"replies": rows}, headers=live.headers(who))
+            assert r.status_code == 201, r.text
+    own, theirs = normalise_agency(AGENCY), normalise_agency(OTHER_AGENCY)
+    with sign_in(live, "instansi") as client:
+        html = client.get("/console/monev").text
+        assert 'href="/console/monev"' in html and "<svg" in html and 'id="monev"' in html
+        assert own in html and theirs not in html  # an agency admin sees its own agency only
+        r = client.get("/console/monev", params={"instansi": OTHER_AGENCY, "format": "csv"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        lines = r.text.splitlines()
+        assert lines[0].startswith("agency,month,n_replies,n_normatif,share_normatif")
+        agencies = {line.split(",")[0] for line in lines[1:]}
+        assert agencies == {own}
+        overall = next(line.split(",") for line in lines[1:] if line.split(",")[1] == "")
+        n, n_normatif, share = int(overall[2]), int(overall[3]), float(overall[4])
+        assert n >= 3 and 0 <= n_normatif <= n and share == pytest.approx(n_normatif / n, abs=1e-4)
+    with sign_in(live, "ds") as client:
+        html = client.get("/console/monev", params={"instansi": OTHER_AGENCY}).text
+        assert theirs in html and own not in html.split('id="monev"')[1]
+    with sign_in(live, "pusat") as client:
+        assert client.get("/console/monev").status_code == 403

@@ -199,8 +199,26 @@ def test_model_page(browser, live):
     from selenium.webdriver.common.by import By
 
     sign_in(browser, live, live.keys["ds"])
-    assert browser.current_url.endswith("/console/model")
+    assert browser.current_url.endswith("/console/monev"), "the first page a data scientist may use"
+    browser.find_element(By.LINK_TEXT, "Model").click()
     text = browser.find_element(By.ID, "model").text
     assert "report-type" in text and "reply-quality" in text
     assert browser.find_element(By.ID, "unduh-umpan-balik").is_displayed()
     shot(browser, "08-model")
+
+
+def test_monev_page(browser, live):
+    from selenium.webdriver.common.by import By
+
+    from tests.service.test_replies import SUBSTANTIF
+
+    rows = [{"agency": AGENCY, "reply_text": t, "report_id": "b1"} for t in (NORMATIF, SUBSTANTIF)]
+    with live.client() as c:
+        r = c.post("/v1/replies", json={"replies": rows}, headers=live.headers("instansi"))
+        assert r.status_code == 201
+    sign_in(browser, live, live.keys["instansi"])
+    browser.find_element(By.LINK_TEXT, "Monev").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")
+    assert browser.find_element(By.ID, "monev").text
+    assert browser.find_element(By.ID, "instansi").get_attribute("readonly")
+    shot(browser, "09-monev")
