@@ -13,11 +13,13 @@ import io
 import logging
 import secrets
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -112,12 +114,19 @@ ROLE_TEXT = {
 }
 
 
+_STORE_LOCK = threading.Lock()
+
+
 def sessions_of(request: Request) -> SessionStore:
+    """The console sessions of this app (one store per app, made on first use)."""
     state: AppState = request.app.state.lapor
     store = getattr(state, "console_sessions", None)
     if store is None:
-        store = SessionStore()
-        state.console_sessions = store  # type: ignore[attr-defined]
+        with _STORE_LOCK:
+            store = getattr(state, "console_sessions", None)
+            if store is None:
+                store = SessionStore()
+                state.console_sessions = store  # type: ignore[attr-defined]
     return store
 
 
@@ -483,8 +492,6 @@ async def decide(
             penerima=row.record.get("penerima"),
         )
         state: AppState = request.app.state.lapor
-        from fastapi.concurrency import run_in_threadpool
-
         await run_in_threadpool(store_feedback, body, session.principal, state)
     except (ValidationError, InputError, HTTPException) as exc:
         return _queue_page(
@@ -594,8 +601,6 @@ async def check(
         body = AssessRequest(
             items=[{"report_text": laporan, "reply_text": tanggapan, "agency": agency or ""}]
         )
-        from fastapi.concurrency import run_in_threadpool
-
         out = await run_in_threadpool(
             assess,
             body,
@@ -745,8 +750,6 @@ async def monev_page(request: Request) -> Response:
     state: AppState = request.app.state.lapor
     p = request.query_params
     agency, start, end = p.get("instansi", ""), p.get("dari", ""), p.get("sampai", "")
-    from fastapi.concurrency import run_in_threadpool
-
     try:
         rows, templates, n = await run_in_threadpool(
             _monev_rows, state, session.principal, agency, start, end
