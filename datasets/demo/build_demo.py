@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lapor_triage.training.data import LAPOR_EXPORT_HEADER
+from lapor_triage.lapor_export import LAPOR_EXPORT_HEADER
 
 HERE = Path(__file__).resolve().parent
 PIECES = HERE / "pieces"

@@ -10,8 +10,18 @@ import sys
 from lapor_triage import __version__
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``func(args) -> int``.
-SUBCOMMANDS = ["train", "predict", "evaluate", "monev", "promote", "models_cmd", "serve", "keys"]
-SUBCOMMANDS.append("db")  # the database schema: lapor_triage/cli/db.py
+SUBCOMMANDS = [
+    "train",
+    "predict",
+    "evaluate",
+    "monev",
+    "promote",
+    "models_cmd",
+    "serve",
+    "keys",
+    "db",
+    "annotate",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from lapor_triage.jsonl import json_line
 from lapor_triage.service.auth import Principal, Role, same_agency
 from lapor_triage.service.deps import (
+    AppState,
     DbDep,
     ExportCaller,
     FeedbackCaller,
@@ -55,6 +56,14 @@ def post_feedback(
     """Store the decision an admin made: for a triage, the agency the report went to (accepted
     or overridden) and the corrected type; for a reply, the label normatif/substantif. The row is
     committed before the answer is sent (201); texts are masked before they are stored."""
+    return store_feedback(body, caller, state)
+
+
+def store_feedback(
+    body: TriageFeedback | ReplyFeedback, caller: Principal, state: AppState
+) -> dict:
+    """Check and store one decision (the API route and the admin console both call this)."""
+    db, settings = state.db, state.settings
     if isinstance(body, TriageFeedback):
         check_text(body.isi, "isi", settings)
         check_text(body.judul, "judul", settings)

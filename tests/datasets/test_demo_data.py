@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from lapor_triage.lapor_export import LAPOR_EXPORT_HEADER
 from lapor_triage.text import contains_pii, mask_pii
-from lapor_triage.training.data import LAPOR_EXPORT_HEADER
 from tests.conftest import DEMO_DIR, ROOT, shared_file
 
 SCHEMA_DIR = ROOT / "datasets" / "schemas"

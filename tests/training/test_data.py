@@ -18,9 +18,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from lapor_triage.lapor_export import LAPOR_EXPORT_HEADER
 from lapor_triage.text import clean_text
 from lapor_triage.training.data import (
-    LAPOR_EXPORT_HEADER,
     load_dataset,
     parse_date,
     salutation_agency,

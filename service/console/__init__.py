@@ -1,0 +1,1 @@
+"""The admin console: server-rendered pages at ``/console`` over the same functions as the API."""
