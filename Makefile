@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 COMPILE := $(PY) -m piptools compile -q --strip-extras --allow-unsafe --no-emit-index-url \
 	--no-emit-find-links --no-emit-trusted-host
 
-.PHONY: venv install install-dev serve test lint format lock bench
+.PHONY: venv install install-dev browser serve test lint format lock bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,16 @@ install-dev: $(PY)
 serve: install
 	$(VENV)/bin/lapor-triage serve
 
-test: install-dev
+# Debian's chromium and chromedriver for the console's browser tests (apt-get, as root); where that
+# cannot be done the browser tests skip with a message and the same flows run over plain HTTP.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+		|| echo "make: chromium could not be installed: the browser tests will skip"; \
+	else echo "make: no chromium (apt-get install chromium chromium-driver): the browser tests will skip"; fi
+
+test: install-dev browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q

@@ -45,11 +45,9 @@ def _browser_paths() -> tuple[str, str]:
 @pytest.fixture()
 def browser(tmp_path) -> Iterator:
     chromium, driver_path = _browser_paths()
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:  # a test tool, not our code: the dev extra declares it
-        pytest.skip("selenium is not installed: pip install -e '.[dev]'")
+    from selenium import webdriver  # locked in requirements/dev.txt: a missing one is a failure
+    from selenium.webdriver.chrome.service import Service
+
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in FLAGS:
