@@ -11,11 +11,8 @@ when, why, and the comparison).
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,13 +20,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from lapor_triage.models.base import ModelFormatError, Predictor, load_model
+from lapor_triage.models.base import Predictor, load_model
+from lapor_triage.registry_client import (  # the read side: one copy, shared with the service
+    RegistryError,
+    VersionInfo,
+    get_by_alias,
+    get_champion,
+    get_version,
+    model_folder,
+)
+from lapor_triage.registry_client import version_info as _version_info
 from lapor_triage.training.tracking import (
     EVAL_SPLIT_ARTIFACT,
-    PYFUNC_MODEL_DIR_KEY,
-    TAG_PRIMARY,
     get_client,
-    project_root,
     read_eval_split,
     registered_model_name,
     tracking_uri,
@@ -44,37 +47,6 @@ DEFAULT_PRIMARY = {
     "reply-quality": "macro_f1",
 }
 USER_ENV = "LAPOR_TRIAGE_USER"
-
-
-class RegistryError(LookupError):
-    """A registered model, version or alias that does not exist (or cannot be compared)."""
-
-
-@dataclass
-class VersionInfo:
-    """One registered model version with its run's key metrics."""
-
-    task: str
-    version: int
-    run_id: str | None
-    created: datetime
-    aliases: list[str]
-    primary_metric: str
-    metrics: dict[str, float]
-    tags: dict[str, str]
-    description: str = ""
-
-    @property
-    def is_champion(self) -> bool:
-        return CHAMPION in self.aliases
-
-    @property
-    def primary_value(self) -> float | None:
-        return self.metrics.get(self.primary_metric)
-
-    @property
-    def forced(self) -> bool:
-        return self.tags.get("promotion.forced") == "true"
 
 
 @dataclass
@@ -196,35 +168,6 @@ def list_versions(task: str, uri: str | None = None) -> list[VersionInfo]:
     return sorted(out, key=lambda v: v.version, reverse=True)
 
 
-def get_version(task: str, version: int | str, uri: str | None = None) -> VersionInfo:
-    from mlflow.exceptions import MlflowException
-
-    client = get_client(uri)
-    name = registered_model_name(task)
-    try:
-        mv = client.get_model_version(name, str(version))
-    except MlflowException as exc:
-        raise RegistryError(f"{name} has no version {version} ({_short(exc)})") from exc
-    return _version_info(client, task, mv)
-
-
-def get_champion(task: str, uri: str | None = None) -> VersionInfo | None:
-    """The version holding the ``champion`` alias, or ``None``."""
-    return get_by_alias(task, CHAMPION, uri)
-
-
-def get_by_alias(task: str, alias: str, uri: str | None = None) -> VersionInfo | None:
-    from mlflow.exceptions import MlflowException
-
-    client = get_client(uri)
-    name = registered_model_name(task)
-    try:
-        mv = client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
-    return _version_info(client, task, mv)
-
-
 # --- loading ------------------------------------------------------------------------------------
 def load_model_by_alias(
     task: str, alias: str = CHAMPION, uri: str | None = None, cache_dir: Path | None = None
@@ -248,65 +191,6 @@ def load_version(
 ) -> Predictor:
     """The lapor-triage predictor of one registered version (artifacts cached locally)."""
     return load_model(model_folder(task, version, uri=uri, cache_dir=cache_dir))
-
-
-def model_folder(
-    task: str, version: int | str, uri: str | None = None, cache_dir: Path | None = None
-) -> Path:
-    """Download (once) the lapor-triage model folder of a registered version; return its path."""
-    import mlflow.artifacts
-    from mlflow.models import Model
-
-    client = get_client(uri)
-    name = registered_model_name(task)
-    info = get_version(task, version, uri)
-    key = hashlib.sha1(f"{tracking_uri(uri)}|{info.run_id}".encode()).hexdigest()[:12]
-    cache = Path(cache_dir or default_cache_dir()) / name / f"v{info.version}-{key}"
-    folder = _pyfunc_model_dir(cache)
-    if folder is not None:
-        return folder
-    mv = client.get_model_version(name, str(info.version))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
-    try:
-        mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{name}/{info.version}", dst_path=str(tmp)
-        )
-        Model.load(str(tmp))  # validates MLmodel
-        if not cache.exists():
-            try:
-                os.replace(tmp, cache)
-            except OSError:  # another process cached it first
-                if _pyfunc_model_dir(cache) is None:
-                    raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    folder = _pyfunc_model_dir(cache)
-    if folder is None:
-        raise ModelFormatError(
-            f"{name} version {info.version} ({mv.source}) holds no lapor-triage model folder"
-        )
-    return folder
-
-
-def default_cache_dir() -> Path:
-    """``var/model-cache`` under the project home (gitignored)."""
-    return project_root() / "var" / "model-cache"
-
-
-def _pyfunc_model_dir(local: Path) -> Path | None:
-    mlmodel = local / "MLmodel"
-    if not mlmodel.is_file():
-        return None
-    from mlflow.models import Model
-
-    conf = Model.load(str(local)).flavors.get("python_function", {})
-    rel = (conf.get("artifacts") or {}).get(PYFUNC_MODEL_DIR_KEY, {}).get("path")
-    if not rel:
-        return None
-    folder = local / rel
-    return folder if (folder / "config.json").is_file() else None
 
 
 # --- promotion ----------------------------------------------------------------------------------
@@ -543,28 +427,6 @@ def _record_promotion(
 
 
 # --- helpers -------------------------------------------------------------------------------------
-def _version_info(client: Any, task: str, mv: Any) -> VersionInfo:
-    metrics: dict[str, float] = {}
-    tags = dict(mv.tags or {})
-    primary = tags.get(TAG_PRIMARY) or ""
-    if mv.run_id:
-        try:
-            run = client.get_run(mv.run_id)
-            metrics = dict(run.data.metrics)
-            primary = primary or run.data.tags.get(TAG_PRIMARY, "")
-        except Exception:  # run deleted: the version stays usable
-            pass
-    return VersionInfo(
-        task=task,
-        version=int(mv.version),
-        run_id=mv.run_id,
-        created=datetime.fromtimestamp((mv.creation_timestamp or 0) / 1000, tz=timezone.utc),
-        aliases=list(getattr(mv, "aliases", []) or []),
-        primary_metric=primary or DEFAULT_PRIMARY.get(task, "macro_f1"),
-        metrics=metrics,
-        tags=tags,
-        description=mv.description or "",
-    )
 
 
 def _wait_ready(client: Any, name: str, version: str, timeout: float = 60) -> None:
