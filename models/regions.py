@@ -54,6 +54,10 @@ ALIASES = {
     "jakut": "Kota Jakarta Utara",
     "jakpus": "Kota Jakarta Pusat",
     "palangka raya": "Kota Palangkaraya",
+    "smg": "Kota Semarang",
+    "sby": "Kota Surabaya",
+    "bdg": "Kota Bandung",
+    "jkt": "Kota Jakarta Pusat",
 }
 PROVINCE_ALIASES = {
     "Daerah Khusus Ibukota Jakarta": ("dki jakarta", "jakarta", "dki"),

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from lapor_triage.text import clean_text
 from lapor_triage.training.labels import AgencyNormaliser, canonical_agency
-from lapor_triage.training.records import DataError, Example
+from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 # "Yth. <instansi>," up to the first line break (HTML or plain); the name ends at its last comma.
 _SALUTATION_LINE_RE = re.compile(
@@ -75,6 +75,7 @@ _REGIONAL_KIND_RE = re.compile(
 _OFFICE_RE = re.compile(r"^(Kecamatan|Kelurahan|Desa)\s+(.+)$")
 _BRANCH_RE = re.compile(r"^(.*?)\s+KC\s+(.+)$")
 _BPJS_PLACE_RE = re.compile(r"^(BPJS (?:Kesehatan|Ketenagakerjaan))\s+(?!KC\b)(.+)$")
+_PROGRAM_RE = re.compile(r"^(.*?\S)\s*-\s*(Program\b.+)$")
 _REGION_RE = re.compile(r"^(.*?\S)\s+((?:Kota|Kabupaten|Provinsi)\s+\S.*)$")
 _PEMERINTAH_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
 SURABAYA_REGION = "Kota Surabaya"
@@ -105,12 +106,22 @@ def normalise_instansi(raw: object, normaliser: AgencyNormaliser | None = None) 
     for rx, repl in _ALIASES:
         aliased = rx.sub(repl, aliased)
     if normaliser is None:
-        return canonical_agency(aliased)
-    canonical = normaliser(aliased)
+        return _tidy(canonical_agency(aliased))
+    canonical = _tidy(normaliser(aliased))
+    normaliser.mapping_[aliased] = canonical
     if aliased != s:  # the map keys the spelling in the file, not the aliased form
         normaliser.mapping_[s] = canonical
         normaliser.counts_[s] += 1
     return canonical
+
+
+def _tidy(name: str) -> str:
+    """``Kabupaten Kabupaten Kendal`` -> ``Kabupaten Kendal``; ``BPJS Kesehatan Padang`` ->
+    ``BPJS Kesehatan KC Padang`` (a BPJS office named by its city is that city's branch)."""
+    name = re.sub(r"\b(Kabupaten|Kota|Provinsi)(?: \1\b)+", r"\1", name)
+    if m := _BPJS_PLACE_RE.match(name):
+        name = f"{m.group(1)} KC {m.group(2)}"
+    return name
 
 
 def split_instansi(name: str) -> tuple[str, str | None]:
@@ -122,6 +133,9 @@ def split_instansi(name: str) -> tuple[str, str | None]:
     ``Kementerian Sosial`` -> ``("Kementerian Sosial", None)``.
     """
     name = " ".join(name.split())
+    if m := _PROGRAM_RE.match(name):  # "Pemerintah Kota X-Program BPNT Rastra"
+        kind, region = split_instansi(m.group(1))
+        return f"{kind} {{}}-{m.group(2)}" if region else name, region
     if m := _OFFICE_RE.match(name):
         return m.group(1), m.group(2)
     if m := _BRANCH_RE.match(name):
@@ -150,6 +164,8 @@ def region_level(region: str | None) -> str:
 
 def compose(kind: str, region: str | None) -> str:
     """The instansi name of a kind and a region: the inverse of :func:`split_instansi`."""
+    if "{}" in kind:
+        return kind.replace(" {}", f" {region}" if region else "")
     return kind if not region else f"{kind} {region}"
 
 
@@ -208,7 +224,8 @@ def load_national_posts(path: str | Path, normaliser: AgencyNormaliser) -> list[
         if not label or not text:
             continue
         ex_id = values[cols["id"]].strip() if "id" in cols else ""
-        out.append(_example(ex_id or f"{path.name}:{row_no}", text, label, path.name, row_no, 1.0))
+        ex_id = ex_id or f"{path.name}:{row_no}"
+        out.append(_example(ex_id, text, label, path.name, row_no, 1.0, label_raw=name))
     if not out:
         raise DataError("no post opens with a 'Yth. <instansi>,' salutation", file=file)
     return out
@@ -260,6 +277,7 @@ def load_regional(
                 weight,
                 **loc,
                 kota=region,
+                label_raw=ex.meta.get("label_raw"),
             )
         )
     out: list[Example] = []
@@ -306,6 +324,19 @@ def load_disposition(
     return out, normaliser
 
 
+def load_disposition_result(paths: Iterable[str | Path]) -> LoadResult:
+    """:func:`load_disposition` in the form the training loop takes (rows used per file)."""
+    examples, _ = load_disposition(paths)
+    summary = LoadSummary()
+    for path in paths:
+        summary.rows_read[str(path)] += 0
+    for ex in examples:
+        summary.rows_used[ex.source] += 1
+        summary.rows_read[ex.source] += 1
+        summary.label_counts[str(ex.label)] += 1
+    return LoadResult(examples=examples, summary=summary)
+
+
 def kind_region_counts(examples: Sequence[Example]) -> dict[str, Counter[str]]:
     """``{kind: Counter(region level)}`` of labelled examples (for reports and tests)."""
     out: dict[str, Counter[str]] = defaultdict(Counter)
@@ -320,6 +351,7 @@ __all__ = [
     "is_national_posts",
     "kind_region_counts",
     "load_disposition",
+    "load_disposition_result",
     "load_national_posts",
     "load_regional",
     "normalise_instansi",

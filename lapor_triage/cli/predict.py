@@ -10,7 +10,7 @@ from lapor_triage.jsonl import read_jsonl, write_jsonl
 from lapor_triage.text import clean_text
 from lapor_triage.training.records import DataError
 
-REPORT_META = ("kecamatan", "kelurahan", "kategori")
+REPORT_META = ("kecamatan", "kelurahan", "kategori", "kota", "kabupaten", "provinsi")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

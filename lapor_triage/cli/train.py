@@ -13,7 +13,7 @@ from lapor_triage.training.config import TASKS, TrainConfig
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a model (report-type, agency or reply-quality)",
+        help="train a model (report-type, agency, reply-quality or disposition)",
         description="Train a model, evaluate it on a held-out split, save it and log the run to MLflow.",
     )
     p.add_argument("--task", choices=TASKS, help="what to learn")
