@@ -18,6 +18,12 @@ where it has one, a *region* or branch (Kota Semarang, KC Sampit). :class:`Dispo
    training, whose regional labels keep their mass only where the finder found their region too
    (``flat_regions="found"``; ``"any"`` lets it suggest a seen region on the text alone).
 
+``region_text_weight > 0`` (off by default) adds regions learned from the wording (a classifier
+over the training regions: ``#LaporHendi``, ``BRT``, ``smg`` point to Kota Semarang) as candidates
+of that weight times their probability. It raises top-1 on the 2017 posts, most of which come
+from a few regions, but it is a guess for a report that names no place, which the issue rules out
+by default; ``python -m lapor_triage.evaluation.disposition_quality`` scores both.
+
 ``abstain`` is true when the best suggestion's probability is under ``abstain_threshold``, as for
 the agency router. ``predict_proba`` covers ``classes_`` (seen instansi and every kind alone);
 ``predict_records`` / ``top_k`` / ``predict`` rank the composed suggestions, unseen ones included.
@@ -78,7 +84,7 @@ class DispositionModel(Predictor):
         flat_regions: str = "found",
         region_prior: float = 1.0,
         region_slack: float = 1.0,
-        region_text_weight: float = 3.0,
+        region_text_weight: float = 0.0,
         region_text_min: float = 0.05,
         top_kinds: int = 10,
         abstain_threshold: float = 0.3,
