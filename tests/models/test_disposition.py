@@ -237,3 +237,17 @@ def test_issue_examples_on_the_real_national_posts() -> None:
     assert lampu["region"] == "Kota Semarang"
     assert "semarang" in " ".join(lampu["evidence"]).lower()
     assert sampit["label"] == "BPJS Kesehatan KC Sampit"
+
+
+def test_pyfunc_frame_has_the_suggestions(model: DispositionModel) -> None:
+    import pandas as pd
+
+    from lapor_triage.models.pyfunc import predict_frame
+
+    texts = [LAMPU, "Lampu lalu lintas di Kota Bandung mati, traffic light rusak"]
+    frame = predict_frame(model, pd.DataFrame({"text": texts}))
+    assert list(frame["label"]) == model.predict(texts)
+    assert frame["probability"].between(0, 1).all()
+    top = json.loads(frame["top_k"][0])
+    assert top[0]["instansi"] == "Dinas Perhubungan Kota Semarang"
+    assert frame["region"][0] == "Kota Semarang"
