@@ -79,6 +79,7 @@ _PROGRAM_RE = re.compile(r"^(.*?\S)\s*-\s*(Program\b.+)$")
 _REGION_RE = re.compile(r"^(.*?\S)\s+((?:Kota|Kabupaten|Provinsi)\s+\S.*)$")
 _PEMERINTAH_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
 SURABAYA_REGION = "Kota Surabaya"
+MAX_NAME_WORDS = 12  # the longest real instansi names have 11 words
 
 
 def split_salutation(isi: object) -> tuple[str | None, str]:
@@ -92,8 +93,8 @@ def split_salutation(isi: object) -> tuple[str | None, str]:
     if not m:
         return None, s
     name = m.group("name").strip(" ,-")
-    if not name:
-        return None, s
+    if not name or len(name.split()) > MAX_NAME_WORDS:
+        return None, s  # no comma before the line break: the name runs into the message
     return name, s[m.end() :]
 
 

@@ -33,6 +33,14 @@ def test_salutation_keeps_the_region_after_kab_dot() -> None:
     assert rest.endswith("Pak, pendataan PKH kapan?")
 
 
+def test_a_salutation_running_into_the_message_is_no_label() -> None:
+    isi = (
+        "Yth. Pemerintah Kota Semarang saya mau lapor pak free wifi di bundaran cinde sudah "
+        "seminggu mati mohon bantuan perbaikan, <br><br>terima kasih"
+    )
+    assert split_salutation(isi) == (None, isi)
+
+
 def test_no_salutation_gives_none_and_the_whole_text() -> None:
     assert split_salutation("Jalan rusak di depan pasar") == (None, "Jalan rusak di depan pasar")
     assert split_salutation(None) == (None, "")
