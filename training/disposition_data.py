@@ -327,10 +327,12 @@ def load_disposition(
 
 def load_disposition_result(paths: Iterable[str | Path]) -> LoadResult:
     """:func:`load_disposition` in the form the training loop takes (rows used per file)."""
+    paths = list(paths)
     examples, _ = load_disposition(paths)
     summary = LoadSummary()
-    for path in paths:
-        summary.rows_read[str(path)] += 0
+    for path in paths:  # every file appears, by the name its examples carry as source
+        summary.rows_read[Path(path).name] += 0
+        summary.rows_used[Path(path).name] += 0
     for ex in examples:
         summary.rows_used[ex.source] += 1
         summary.rows_read[ex.source] += 1
