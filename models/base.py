@@ -218,6 +218,7 @@ KNOWN_PREDICTOR_MODULES = (
     "lapor_triage.models.agency",
     "lapor_triage.models.reply_quality",
     "lapor_triage.models.hybrid",
+    "lapor_triage.models.disposition",
 )
 
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lapor_triage.training.records import DataError
 
-Task = Literal["report-type", "agency", "reply-quality"]
+Task = Literal["report-type", "agency", "reply-quality", "disposition"]
 SplitKind = Literal["auto", "time", "random", "group", "none"]
-TASKS: tuple[str, ...] = ("report-type", "agency", "reply-quality")
+TASKS: tuple[str, ...] = ("report-type", "agency", "reply-quality", "disposition")
 
 
 class TrainConfig(BaseModel):

@@ -20,7 +20,12 @@ from lapor_triage.training.fingerprint import data_fingerprint
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 log = logging.getLogger(__name__)
-PRIMARY_METRIC = {"report-type": "macro_f1", "agency": "top1_accuracy", "reply-quality": "macro_f1"}
+PRIMARY_METRIC = {
+    "report-type": "macro_f1",
+    "agency": "top1_accuracy",
+    "reply-quality": "macro_f1",
+    "disposition": "top1_accuracy",
+}
 
 
 @dataclass
@@ -67,6 +72,10 @@ def make_predictor(task: str, params: dict[str, Any] | None = None) -> Predictor
         from lapor_triage.models.reply_quality import ReplyQualityScorer
 
         return ReplyQualityScorer(**params)
+    if task == "disposition":
+        from lapor_triage.models.disposition import DispositionModel
+
+        return DispositionModel(**params)
     raise ValueError(f"unknown task {task!r}")
 
 
@@ -85,6 +94,10 @@ def load_task_data(
         from lapor_triage.training.reply_data import load_replies
 
         return load_replies(paths, strict=strict)
+    if task == "disposition":
+        from lapor_triage.training.disposition_data import load_disposition_result
+
+        return load_disposition_result(paths)
     from lapor_triage.training.data import load_dataset
 
     return load_dataset(

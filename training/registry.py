@@ -45,6 +45,7 @@ DEFAULT_PRIMARY = {
     "report-type": "macro_f1",
     "agency": "top1_accuracy",
     "reply-quality": "macro_f1",
+    "disposition": "top1_accuracy",
 }
 USER_ENV = "LAPOR_TRIAGE_USER"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-TASKS = ("report-type", "agency", "reply-quality")
+TASKS = ("report-type", "agency", "reply-quality", "disposition")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

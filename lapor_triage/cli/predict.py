@@ -12,6 +12,9 @@ from lapor_triage.text import clean_text
 from lapor_triage.training.records import DataError
 
 REPORT_META = REPORT_FIELDS  # penerima, kecamatan, kelurahan, kategori (lapor_triage.fields)
+# Places the disposition model also reads where a row names them; not yet part of the field contract
+# that the HTTP API and the pyfunc share (lapor_triage.fields), so only predict passes them on.
+DISPOSITION_PLACES = ("kota", "kabupaten", "provinsi")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,6 +93,9 @@ def input_records(task: str, path: Path) -> list[dict[str, Any]]:
                 rec.update(report_fields(row))
             except FieldError as exc:
                 raise DataError(str(exc), file=str(path), row=n, column=exc.field) from exc
+            for place in DISPOSITION_PLACES:
+                if isinstance(row.get(place), str) and row[place].strip():
+                    rec[place] = " ".join(row[place].split())
         records.append(rec)
     return records
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TASKS = ("report-type", "agency", "reply-quality")
+TASKS = ("report-type", "agency", "reply-quality", "disposition")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

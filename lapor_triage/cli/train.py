@@ -14,7 +14,7 @@ from lapor_triage.training.config import TASKS, TrainConfig
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a model (report-type, agency or reply-quality)",
+        help="train a model (report-type, agency, reply-quality or disposition)",
         description="Train a model, evaluate it on a held-out split, save it and log the run to MLflow.",
     )
     p.add_argument("--task", choices=TASKS, help="what to learn")
@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
             field = ".".join(str(x) for x in err["loc"])
             console.print(f"lapor-triage train: error: {field}: {err['msg']}")
         return 2
-    if config.task != "reply-quality":
+    # reply-quality and disposition have loaders of their own (replies; Yth. posts and regional files)
+    if config.task in ("report-type", "agency"):
         from lapor_triage.training.data import file_layouts
 
         for file, layout, columns in file_layouts(
