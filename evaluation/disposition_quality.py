@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
+from lapor_triage.paths import shared_data_dir
+
+DEFAULT_DATA_DIR = shared_data_dir()
 NATIONAL = "lapor_national_posts_2017.csv"
 REGIONAL = (
     "surabaya_media_center_2022_2023.csv",

@@ -45,8 +45,11 @@ from typing import Any
 import numpy as np
 from scipy.special import softmax
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data"
+from lapor_triage.paths import datasets_dir, home, shared_data_dir
+
+# The folder holding datasets/ (the source checkout, or the installed lapor_triage package).
+ROOT = datasets_dir().parent
+DEFAULT_DATA_DIR = shared_data_dir()
 CHALLENGE_GLOB = "datasets/challenge*/**/*.jsonl"
 
 KAB_BANDUNG = "lapor_export_kab_bandung_2021_2024.xlsx"
@@ -798,7 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m lapor_triage.evaluation.protocol", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "quality")
+    parser.add_argument("--output", type=Path, default=home() / "reports" / "quality")
     parser.add_argument("--only", nargs="+", choices=sorted(EVALUATIONS_BY_NAME))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)

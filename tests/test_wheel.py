@@ -223,7 +223,7 @@ def test_serve_from_the_wheel_trains_the_defaults_from_packaged_data_and_triages
         proc.terminate()
         proc.wait(timeout=60)
     packaged = built["purelib"] / "lapor_triage" / "datasets" / "demo"
-    assert f"from {packaged}" in log  # trained from the wheel's own demo data
+    assert str(packaged) in log  # trained from the wheel's own demo data (the loader logs its path)
     for task in ("report-type", "agency", "reply-quality"):
         assert (home / "var" / "models" / task / "config.json").is_file(), task
     assert (home / "var" / "lapor.db").is_file() and (home / "mlflow" / "mlflow.db").is_file()
@@ -240,6 +240,7 @@ def test_only_lapor_triage_paths_finds_folders_from_where_the_code_lies():
         "training/tracking.py",  # the git commit of the code itself, logged with a run
         "evaluation/load_test.py",  # only the working folder of the served subprocess
         "service/migrations/__init__.py",  # its own folder: the migration scripts (package data)
+        "service/console/router.py",  # its own folder: the templates and static files (package data)
     }
     offenders = []
     for folder in ("lapor_triage", "models", "training", "evaluation", "service"):

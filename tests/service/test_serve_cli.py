@@ -195,6 +195,16 @@ def test_production_with_models_configured_starts(tmp_path, model_dirs):
     env = serve_env(
         tmp_path, model_dirs, LAPOR_ENV="production", LAPOR_PEPPER="a-production-pepper-01234567"
     )
+    # Production never migrates by itself: the operator runs `db upgrade` first (service/README.md).
+    upgraded = subprocess.run(
+        [sys.executable, "-m", "lapor_triage", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
     port = free_port()
     proc = start_serve(env, port)
     try:
