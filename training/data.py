@@ -70,7 +70,13 @@ from lapor_triage.lapor_export import (  # the raw readers live in the core (con
     _read_table,
     _Table,
 )
-from lapor_triage.text import clean_text, normalise_whitespace, report_text, strip_html
+from lapor_triage.text import (
+    clean_text,
+    normalise_whitespace,
+    report_text,
+    salutation_name,
+    strip_html,
+)
 from lapor_triage.training.labels import (
     REPORT_TYPES,
     AgencyNormaliser,
@@ -139,6 +145,7 @@ _ISO_DATE_RE = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[\sT])")
 _DMY_NAME_RE = re.compile(r"^\s*(\d{1,2})[\s\-/.]+([A-Za-z]+)\.?[\s\-/.,]+(\d{4})(?:$|[\s,T])")
 _DMY_NUM_RE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:$|[\s,T])")
 _LOSSY_ID_RE = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+_HONORIFIC_RE = re.compile(r"^(?:(?:bapak|ibu|bpk|pimpinan|kepala)\.?\s+)+", re.IGNORECASE)
 _SALUTATION_AGENCY_RE = re.compile(
     r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*"
     r"(?:(?:bapak|ibu|bpk|pimpinan|kepala)\.?\s+)*"
@@ -190,6 +197,11 @@ def salutation_agency(text: object) -> str | None:
     if _is_blank(text):
         return None
     s = normalise_whitespace(strip_html(str(text)))
+    whole = salutation_name(s)  # the whole name, "Kab." included
+    if whole:
+        whole = _HONORIFIC_RE.sub("", whole).strip(" -")
+        if whole:
+            return whole
     match = _SALUTATION_AGENCY_RE.match(s)
     if not match:
         return None

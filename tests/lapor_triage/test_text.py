@@ -73,3 +73,20 @@ def test_one_line(value: str | None, expected: str | None) -> None:
     from lapor_triage.text import one_line
 
     assert one_line(value) == expected
+
+
+def test_the_whole_salutation_goes_dots_included() -> None:
+    """'Kab.' used to end the salutation and leave 'Bojonegoro,' (half the label) in the text."""
+    assert clean_text("Yth. Dinas Sosial Kab. Bojonegoro, <br><br>Pak, bansos saya") == (
+        "Pak, bansos saya"
+    )
+    assert clean_text("Yth. Kepala Dinas PU Kec. Cibiru Kab. Bandung, jalan rusak") == "jalan rusak"
+
+
+def test_a_dot_that_ends_a_sentence_still_ends_the_salutation() -> None:
+    assert clean_text("yth. bpjs.. saya ingin menanyakan,apakah nama berpengaruh") == (
+        "saya ingin menanyakan,apakah nama berpengaruh"
+    )
+    assert clean_text("Yth. Bapak Walikota. Saya melaporkan jalan rusak") == (
+        "Saya melaporkan jalan rusak"
+    )

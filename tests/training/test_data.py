@@ -929,3 +929,10 @@ def test_text_column_on_a_lapor_export_is_honoured_or_refused(tmp_path: Path) ->
     msg = str(err.value)
     assert "'isi_laporan_warga' given as the text column is in none of the files" in msg
     assert "lapor_export layout" in msg and "'Isi Laporan Awal'" in msg
+
+
+def test_salutation_agency_keeps_the_region_after_kab_dot() -> None:
+    assert salutation_agency("Yth. Dinas Sosial Kab. Bojonegoro, <br><br>Pak") == (
+        "Dinas Sosial Kab. Bojonegoro"
+    )
+    assert salutation_agency("Yth. Bapak Walikota. Saya mau lapor") == "Walikota"

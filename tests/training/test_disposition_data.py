@@ -23,10 +23,10 @@ from tests.conftest import shared_file
 
 
 def test_salutation_keeps_the_region_after_kab_dot() -> None:
-    # The agency loader's salutation pattern stops at the first dot: "Dinas Sosial Kab", and
-    # "Bojonegoro," stayed in the text the model sees. The disposition loader reads the line.
+    # The agency loader's salutation pattern used to stop at the first dot ("Dinas Sosial Kab",
+    # with "Bojonegoro," left in the text the model sees); both loaders now read the whole line.
     isi = "Yth. Dinas Sosial Kab. Bojonegoro, <br><br>Pak, pendataan PKH kapan?"
-    assert salutation_agency(isi) == "Dinas Sosial Kab"  # the old reading, for contrast
+    assert salutation_agency(isi) == "Dinas Sosial Kab. Bojonegoro"
     name, rest = split_salutation(isi)
     assert name == "Dinas Sosial Kab. Bojonegoro"
     assert "Bojonegoro" not in rest
