@@ -215,7 +215,7 @@ class ModelStore:
         folder = self.settings.tasks_dir(task)
         if source in ("local", "auto") and folder is not None:
             return self._from_folder(task, Path(folder))
-        if source in ("mlflow", "auto"):
+        if source == "mlflow" or (source == "auto" and registry_exists()):
             version = champion_version(task, self.settings.mlflow_alias)
             if version is not None:
                 return self._from_mlflow(task, version)
@@ -313,8 +313,10 @@ class ModelStore:
                 if not target.startswith(UNIT_REGISTRY_PREFIX):
                     continue
                 registry_task, alias = "agency", target[len(UNIT_REGISTRY_PREFIX) :]
-            elif task in self.optional and self.settings.model_source == "local":
-                continue  # never loaded from the registry: polling it would reload in vain
+            elif task in self.optional and (
+                self.settings.model_source == "local" or not registry_exists()
+            ):
+                continue  # not loaded from the registry: polling it would reload in vain
             version = champion_version(registry_task, alias)
             if version is not None and (loaded is None or loaded.version != str(version)):
                 return True
@@ -330,6 +332,16 @@ def settle_heap() -> None:
     cycles), so only cyclic garbage among them would be kept."""
     gc.collect()
     gc.freeze()
+
+
+def registry_exists() -> bool:
+    """False when the registry is the embedded local store and nobody has created it yet: looking
+    an optional model up there would create it (MLflow's schema migrations, seconds) for a
+    deployment that serves folders only. A tracking server or database URI counts as existing."""
+    uri = registry_client.tracking_uri()
+    if registry_client.is_local_store(uri):
+        return (registry_client.mlflow_dir() / "mlflow.db").is_file()
+    return True
 
 
 def champion_version(task: str, alias: str, required: bool = False) -> str | None:

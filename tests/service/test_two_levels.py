@@ -296,3 +296,15 @@ def test_hostile_penerima_and_texts_with_both_levels_are_never_5xx(two_levels):
     r = triage(two_levels, reports, top_k=50)
     assert r.status_code == 200, r.text
     assert all("disposition" in x for x in r.json()["results"])
+
+
+def test_a_folders_only_deployment_does_not_create_a_registry(model_dirs, tmp_path, monkeypatch):
+    """``auto`` with every required folder set and no registry: looking the optional disposition
+    up must not create the embedded MLflow store (seconds of migrations at every first start)."""
+    monkeypatch.setenv("LAPOR_TRIAGE_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = ModelStore(_settings(model_dirs, model_source="auto"))
+    loaded = store.reload()
+    assert set(loaded.models) == set(TASKS)
+    assert not store.alias_changed()
+    assert not (tmp_path / "mlflow").exists()
