@@ -8,6 +8,10 @@ all). A large request is thus predicted in several rounds, taking turns with the
 arrive meanwhile: a single report queued behind a 1,000,000-character batch waits for one slice,
 not for the whole batch. Nothing waits on purpose: at low load each request runs alone.
 
+Each round runs the report-type model, the agency models (the default one, and the unit model
+of a report's ``penerima`` where the set holds one: each model once over its reports) and, when
+the set holds one, the disposition model, all over the same slice.
+
 A request keeps the model set it started with: a round is grouped by model set, so a reload
 never changes the model under a request in flight.
 """
@@ -39,6 +43,8 @@ class _Job:
     done: int = 0  # records predicted so far
     types: list = field(default_factory=list)
     agencies: list = field(default_factory=list)
+    agency_models: list = field(default_factory=list)  # the model key that ranked each report
+    dispositions: list = field(default_factory=list)  # None where no disposition model is loaded
 
 
 class TriageBatcher:
@@ -72,10 +78,11 @@ class TriageBatcher:
 
     async def predict(
         self, models: ModelSet, records: list[dict[str, Any]], top: int
-    ) -> tuple[list[dict], list[dict]]:
-        """(report-type outputs, agency outputs) for ``records``, computed with ``models``."""
+    ) -> tuple[list[dict], list[dict], list[str], list[dict | None]]:
+        """(report-type outputs, agency outputs, the agency model key of each report, disposition
+        outputs or ``None``) for ``records``, computed with ``models``."""
         if not records:
-            return [], []
+            return [], [], [], []
         if self._thread is None or not self._thread.is_alive():
             self.start()
         job = _Job(models, records, top)
@@ -148,7 +155,13 @@ class TriageBatcher:
                 self.on_batch(len(records))
             try:
                 types = models.get("report-type").predictor.predict_records(records)
-                agencies = models.get("agency").predictor.predict_records(records, top=top)
+                agencies, keys = _agencies(models, records, top)
+                disposition = models.get("disposition")
+                dispositions = (
+                    disposition.predictor.predict_records(records, top=top)
+                    if disposition is not None
+                    else [None] * len(records)
+                )
             except Exception as exc:
                 log.error("triage prediction failed: %s: %s", type(exc).__name__, exc)
                 for job, _ in group:
@@ -160,7 +173,28 @@ class TriageBatcher:
                 n = end - job.done
                 job.types.extend(types[start : start + n])
                 job.agencies.extend(agencies[start : start + n])
+                job.agency_models.extend(keys[start : start + n])
+                job.dispositions.extend(dispositions[start : start + n])
                 start += n
                 job.done = end
                 if job.done == len(job.records):
-                    job.future.set_result((job.types, job.agencies))
+                    job.future.set_result(
+                        (job.types, job.agencies, job.agency_models, job.dispositions)
+                    )
+
+
+def _agencies(
+    models: ModelSet, records: list[dict[str, Any]], top: int
+) -> tuple[list[dict], list[str]]:
+    """Agency outputs and the model key of each record: each record's ``penerima`` picks its unit
+    model (``ModelSet.agency_key_for``); every model runs once over its own records."""
+    keys = [models.agency_key_for(r.get("penerima")) for r in records]
+    if all(k == "agency" for k in keys):  # the usual case: one call, no regrouping
+        return models.get("agency").predictor.predict_records(records, top=top), keys
+    out: list[dict] = [{}] * len(records)
+    for key in dict.fromkeys(keys):
+        idx = [i for i, k in enumerate(keys) if k == key]
+        preds = models.get(key).predictor.predict_records([records[i] for i in idx], top=top)
+        for i, pred in zip(idx, preds, strict=True):
+            out[i] = pred
+    return out, keys

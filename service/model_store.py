@@ -11,6 +11,12 @@ Where models come from (``Settings.model_source``):
 - ``mlflow``: the registry alias (``champion``) of ``lapor-triage-<task>``;
 - ``auto`` (default): a configured folder, else the MLflow alias when set.
 
+Optional tasks (``disposition``: the national suggestion for Admin Pusat) load the same way when
+configured and are simply absent otherwise: no default model, not required by ``/readyz`` unless
+a folder is set. Unit models (``LAPOR_UNIT_MODELS``: one agency model per regional government,
+chosen by the report's ``penerima``) sit beside them in the set under ``agency@<penerima>``, each
+from its folder or from an alias of ``lapor-triage-agency``.
+
 A task with none of these (``local`` or ``auto``) falls back to the default model folder under
 ``<home>/var/models`` when ``train_default_models`` is on and ``LAPOR_ENV`` is not ``production``.
 The service never trains: ``lapor-triage serve`` trains and registers the default models before it
@@ -31,9 +37,18 @@ from pathlib import Path
 from typing import Any
 
 from lapor_triage import registry_client
+from lapor_triage.labels import agency_key
 from lapor_triage.models.base import Predictor, load_model
 from lapor_triage.paths import default_model_dir
-from lapor_triage.service.settings import TASKS, Settings
+from lapor_triage.service.settings import OPTIONAL_TASKS, TASKS, UNIT_REGISTRY_PREFIX, Settings
+
+UNIT_PREFIX = "agency@"
+
+
+def unit_key(penerima: str) -> str:
+    """The key of ``penerima``'s unit model in a :class:`ModelSet` (``agency@<penerima>``)."""
+    return UNIT_PREFIX + penerima
+
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +84,20 @@ class LoadedModel:
 class ModelSet:
     models: dict[str, LoadedModel]
     generation: int = 0
+    units: dict[str, str] = field(default_factory=dict)  # agency_key(penerima) -> models key
 
     def get(self, task: str) -> LoadedModel | None:
         return self.models.get(task)
+
+    def agency_key_for(self, penerima: str | None) -> str:
+        """The model that ranks agencies for a report of ``penerima``: its unit model when one is
+        loaded (penerima compared as agency names are: case, spacing, "Kab."/"Kabupaten"), else
+        the default ``agency`` model."""
+        if penerima and self.units:
+            key = self.units.get(agency_key(penerima))
+            if key is not None and key in self.models:
+                return key
+        return "agency"
 
 
 @dataclass
@@ -98,9 +124,18 @@ Source = tuple[str, Callable[[], tuple[Predictor, str, str, dict[str, Any]]]]
 
 
 class ModelStore:
-    def __init__(self, settings: Settings, tasks: tuple[str, ...] = TASKS):
+    def __init__(
+        self,
+        settings: Settings,
+        tasks: tuple[str, ...] = TASKS,
+        optional: tuple[str, ...] | None = None,
+    ):
         self.settings = settings
         self.tasks = tasks
+        # optional tasks: by default those of OPTIONAL_TASKS when the store serves all tasks
+        self.optional = (OPTIONAL_TASKS if tasks == TASKS else ()) if optional is None else optional
+        self.unit_specs = {unit_key(p): target for p, target in settings.unit_models.items()}
+        self.keys = (*tasks, *self.optional, *self.unit_specs)
         self.current = ModelSet({})
         self.status = ReloadStatus()
         self._lock = threading.Lock()
@@ -121,9 +156,9 @@ class ModelStore:
             old = self.current
             models = dict(old.models)
             errors: dict[str, str] = {}
-            for task in self.tasks:
+            for task in self.keys:
                 try:
-                    loaded = self._load_task(task)
+                    loaded = self._load_key(task)
                 except Exception as exc:
                     errors[task] = f"{type(exc).__name__}: {exc}"
                     log.error(
@@ -137,9 +172,10 @@ class ModelStore:
                     models[task] = loaded
             if not models and not errors:
                 errors["*"] = "no model is configured or available for any task"
-            changed = any(models.get(t) is not old.get(t) for t in self.tasks)
+            changed = any(models.get(t) is not old.get(t) for t in self.keys)
             if changed:
-                self.current = ModelSet(models, old.generation + 1)  # the atomic swap
+                units = {agency_key(k[len(UNIT_PREFIX) :]): k for k in self.unit_specs}
+                self.current = ModelSet(models, old.generation + 1, units)  # the atomic swap
                 settle_heap()
                 log.info(
                     "models loaded (generation %d): %s",
@@ -157,6 +193,47 @@ class ModelStore:
             if self.on_reload:
                 self.on_reload(True)
             return self.current
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The models ``/readyz`` waits for: every task's, an optional task's whose folder is set,
+        and every configured unit model."""
+        optional = tuple(t for t in self.optional if self.settings.tasks_dir(t) is not None)
+        return (*self.tasks, *optional, *self.unit_specs)
+
+    def _load_key(self, key: str) -> LoadedModel | None:
+        if key in self.unit_specs:
+            return self._load_unit(key, self.unit_specs[key])
+        if key in self.optional:
+            return self._load_optional(key)
+        return self._load_task(key)
+
+    def _load_optional(self, task: str) -> LoadedModel | None:
+        """A configured folder (``local``, ``auto``), else the registry alias (``mlflow``,
+        ``auto``), else nothing: an optional task has no default model and is never required."""
+        source = self.settings.model_source
+        folder = self.settings.tasks_dir(task)
+        if source in ("local", "auto") and folder is not None:
+            return self._from_folder(task, Path(folder))
+        if source == "mlflow" or (source == "auto" and registry_exists()):
+            version = champion_version(task, self.settings.mlflow_alias)
+            if version is not None:
+                return self._from_mlflow(task, version)
+        log.info(
+            "no %s model (optional): set LAPOR_%s_MODEL_DIR or promote one to serve it",
+            task,
+            _env(task),
+        )
+        return None
+
+    def _load_unit(self, key: str, target: str) -> LoadedModel:
+        """A unit model: an agency model from its folder, or from the version of
+        ``lapor-triage-agency`` that carries the alias named in ``target``."""
+        if target.startswith(UNIT_REGISTRY_PREFIX):
+            alias = target[len(UNIT_REGISTRY_PREFIX) :]
+            version = champion_version("agency", alias, required=True)
+            return replace(self._from_mlflow("agency", version, alias), task=key)
+        return replace(self._from_folder("agency", Path(target)), task=key)
 
     def _load_task(self, task: str) -> LoadedModel | None:
         source = self.settings.model_source
@@ -193,11 +270,11 @@ class ModelStore:
             info=_training_info(folder),
         )
 
-    def _from_mlflow(self, task: str, version: str) -> LoadedModel:
+    def _from_mlflow(self, task: str, version: str, alias: str | None = None) -> LoadedModel:
         folder = registry_client.model_folder(task, version)
         loaded = self._from_folder(task, Path(folder))
         name = registry_client.registered_model_name(task)
-        source = f"models:/{name}@{self.settings.mlflow_alias}"
+        source = f"models:/{name}@{alias or self.settings.mlflow_alias}"
         return replace(loaded, source=source, version=str(version))
 
     # --- polling the MLflow alias ------------------------------------------------------------
@@ -226,11 +303,21 @@ class ModelStore:
 
     def alias_changed(self) -> bool:
         current = self.current
-        for task in self.tasks:
+        for task in self.keys:
             loaded = current.get(task)
             if loaded is not None and not loaded.source.startswith("models:/"):
                 continue  # a folder model is not replaced by polling
-            version = champion_version(task, self.settings.mlflow_alias)
+            registry_task, alias = task, self.settings.mlflow_alias
+            if task in self.unit_specs:
+                target = self.unit_specs[task]
+                if not target.startswith(UNIT_REGISTRY_PREFIX):
+                    continue
+                registry_task, alias = "agency", target[len(UNIT_REGISTRY_PREFIX) :]
+            elif task in self.optional and (
+                self.settings.model_source == "local" or not registry_exists()
+            ):
+                continue  # not loaded from the registry: polling it would reload in vain
+            version = champion_version(registry_task, alias)
             if version is not None and (loaded is None or loaded.version != str(version)):
                 return True
         return False
@@ -245,6 +332,16 @@ def settle_heap() -> None:
     cycles), so only cyclic garbage among them would be kept."""
     gc.collect()
     gc.freeze()
+
+
+def registry_exists() -> bool:
+    """False when the registry is the embedded local store and nobody has created it yet: looking
+    an optional model up there would create it (MLflow's schema migrations, seconds) for a
+    deployment that serves folders only. A tracking server or database URI counts as existing."""
+    uri = registry_client.tracking_uri()
+    if registry_client.is_local_store(uri):
+        return (registry_client.mlflow_dir() / "mlflow.db").is_file()
+    return True
 
 
 def champion_version(task: str, alias: str, required: bool = False) -> str | None:

@@ -14,10 +14,16 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lapor_triage import paths
+from lapor_triage.labels import agency_key
 from lapor_triage.text import one_line
 
 DEFAULT_PEPPER = "lapor-triage-development-pepper-not-secret"
 TASKS = ("report-type", "agency", "reply-quality")
+"""The tasks every deployment needs (``/readyz`` waits for them)."""
+OPTIONAL_TASKS = ("disposition",)
+"""Tasks loaded when configured (a folder or a registry alias), never required, never trained by
+default: without a disposition model the triage answer simply has no ``disposition``."""
+UNIT_REGISTRY_PREFIX = "models:/lapor-triage-agency@"
 
 
 class InsecureSettingsError(RuntimeError):
@@ -61,6 +67,19 @@ class Settings(BaseSettings):
     report_type_model_dir: Path | None = None
     agency_model_dir: Path | None = None
     reply_quality_model_dir: Path | None = None
+    disposition_model_dir: Path | None = Field(
+        None,
+        description="optional national disposition model (Admin Pusat); without it, and without "
+        "a registry version of lapor-triage-disposition carrying the alias, triage answers "
+        "without `disposition`",
+    )
+    unit_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="unit-level agency models side by side, one per regional government, as JSON: "
+        '{"<penerima>": "<model folder>" or "models:/lapor-triage-agency@<alias>"}; a report '
+        "whose penerima is a key gets its agencies from that model, the others from the default "
+        "agency model",
+    )
     mlflow_alias: str = "champion"
     mlflow_poll_seconds: float = Field(
         0.0, ge=0, description="poll the MLflow alias every N seconds and reload on change (0: off)"
@@ -125,11 +144,42 @@ class Settings(BaseSettings):
         """Whitespace collapsed (as the training loader reads ``Nama Instansi``); blank is unset."""
         return one_line(value)
 
+    @field_validator("unit_models")
+    @classmethod
+    def _unit_models(cls, value: dict[str, str]) -> dict[str, str]:
+        """Keys are penerima names (whitespace collapsed, none blank, no two the same as agency
+        names compare); values a folder or ``models:/lapor-triage-agency@<alias>``."""
+        out: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for raw_key, raw_value in value.items():
+            key = one_line(raw_key)
+            target = (raw_value or "").strip()
+            if not key:
+                raise ValueError("LAPOR_UNIT_MODELS: a penerima (key) is blank")
+            if not target:
+                raise ValueError(f"LAPOR_UNIT_MODELS[{key!r}]: no model folder or registry alias")
+            if target.startswith("models:/") and not (
+                target.startswith(UNIT_REGISTRY_PREFIX) and len(target) > len(UNIT_REGISTRY_PREFIX)
+            ):
+                raise ValueError(
+                    f"LAPOR_UNIT_MODELS[{key!r}]: {target!r} is not a folder or "
+                    f"{UNIT_REGISTRY_PREFIX}<alias>"
+                )
+            norm = agency_key(key)
+            if norm in seen:
+                raise ValueError(
+                    f"LAPOR_UNIT_MODELS: {seen[norm]!r} and {key!r} name the same penerima"
+                )
+            seen[norm] = key
+            out[key] = target
+        return out
+
     def tasks_dir(self, task: str) -> Path | None:
         return {
             "report-type": self.report_type_model_dir,
             "agency": self.agency_model_dir,
             "reply-quality": self.reply_quality_model_dir,
+            "disposition": self.disposition_model_dir,
         }[task]
 
     @property

@@ -370,7 +370,7 @@ async def _triage(state: AppState, export: LaporExport) -> LaporExport:
     types: list[dict] = []
     agencies: list[dict] = []
     for start in range(0, len(records), TRIAGE_CHUNK):
-        t, a = await state.batcher.predict(models, records[start : start + TRIAGE_CHUNK], 3)
+        t, a, _, _ = await state.batcher.predict(models, records[start : start + TRIAGE_CHUNK], 3)
         types += t
         agencies += a
     export.models = {

@@ -51,7 +51,7 @@ def _readiness(state: AppState, detail: bool) -> JSONResponse:
     except Exception as exc:
         database = f"error: {type(exc).__name__}"
     current = state.store.current
-    missing = [t for t in state.store.tasks if current.get(t) is None]
+    missing = [t for t in state.store.required if current.get(t) is None]
     last = state.store.status.as_dict()
     workers: list[dict] = []
     if database == "ok":

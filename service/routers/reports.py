@@ -1,4 +1,6 @@
-"""``POST /v1/reports/triage``: report type and a ranked agency list for one or many reports."""
+"""``POST /v1/reports/triage``: report type and a ranked agency list for one or many reports,
+and, when a disposition model is loaded, the national disposition (ranked instansi for Admin
+Pusat). The agencies come from the unit model of the report's ``penerima`` when one is loaded."""
 
 from __future__ import annotations
 
@@ -28,7 +30,12 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], route_class=JsonRoute
 async def triage(body: TriageRequest, caller: TriageCaller, request: Request) -> FastJSONResponse:
     """Classify each report (pengaduan / aspirasi / permintaan_informasi) and rank the agencies
     that should handle it. ``abstain`` is true when the router is unsure and the report should be
-    disposed by hand. The text the models saw is returned with personal data masked."""
+    disposed by hand. The text the models saw is returned with personal data masked.
+
+    Two levels: `disposition` (when a disposition model is loaded) ranks the instansi nationally,
+    for Admin Pusat, each with its kind, region and the place names matched (`evidence`);
+    `agency` ranks the units inside one government, from the unit model of the report's
+    `penerima` when the deployment holds one (`agency.model` names it), else the default model."""
     # The hot path: state, settings and the model set are read here rather than through more
     # dependencies (each costs the dependency solver time on every request), and the answer is
     # written with orjson from plain values (``response_model`` stays for the OpenAPI document).
@@ -48,13 +55,20 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
     warn_missing_fields(agency_model.predictor, records)
     top = body.top_k or settings.agency_top_k
     # Runs in the batcher's worker thread, together with other requests queued meanwhile.
-    types, agencies = await state.batcher.predict(models, records, top)
+    types, agencies, agency_keys, dispositions = await state.batcher.predict(models, records, top)
+    used = {"report-type": type_model.version, "agency": agency_model.version}
+    for key in dict.fromkeys(agency_keys):
+        used[key] = models.get(key).version
+    disposition_model = models.get("disposition")
+    if disposition_model is not None:
+        used["disposition"] = disposition_model.version
 
     metrics = state.metrics
     metrics.batch_size.observe(len(records), "triage")
     metrics.reports.inc(len(records))
     results = []
-    for report, record, t, a in zip(body.reports, records, types, agencies, strict=True):
+    rows = zip(body.reports, records, types, agencies, agency_keys, dispositions, strict=True)
+    for report, record, t, a, key, d in rows:
         abstain = bool(a.get("abstain", False))
         if abstain:
             metrics.abstained.inc()
@@ -62,30 +76,50 @@ async def triage(body: TriageRequest, caller: TriageCaller, request: Request) ->
         top_k = a.get("top_k") or [
             {"agency": k, "probability": v} for k, v in a["probabilities"].items()
         ]
-        results.append(
-            {
-                "id": mask_pii(report.id),
-                "text": record["text"],
-                "report_type": {
-                    "label": str(t["label"]),
-                    "probabilities": _floats(t["probabilities"]),
-                },
-                "agency": {
-                    "label": str(a["label"]),
-                    "abstain": abstain,
-                    "top_k": [
-                        {"agency": str(r["agency"]), "probability": float(r["probability"])}
-                        for r in top_k[:top]
-                    ],
-                },
-            }
-        )
-    return FastJSONResponse(
-        {
-            "results": results,
-            "models": {"report-type": type_model.version, "agency": agency_model.version},
+        result = {
+            "id": mask_pii(report.id),
+            "text": record["text"],
+            "report_type": {
+                "label": str(t["label"]),
+                "probabilities": _floats(t["probabilities"]),
+            },
+            "agency": {
+                "label": str(a["label"]),
+                "abstain": abstain,
+                "top_k": [
+                    {"agency": str(r["agency"]), "probability": float(r["probability"])}
+                    for r in top_k[:top]
+                ],
+                "model": key,
+            },
         }
-    )
+        if d is not None:  # absent without a disposition model: the answer is as before
+            result["disposition"] = _disposition(d, top)
+        results.append(result)
+    return FastJSONResponse({"results": results, "models": used})
+
+
+def _disposition(d: dict, top: int) -> dict:
+    """The disposition answer (schemas.reports.DispositionPrediction) from
+    ``DispositionModel.predict_records``' output, as plain JSON values."""
+    return {
+        "label": str(d["label"]),
+        "kind": str(d["kind"]),
+        "region": None if d.get("region") is None else str(d["region"]),
+        "evidence": [str(e) for e in d.get("evidence") or []],
+        "abstain": bool(d.get("abstain", False)),
+        "top_k": [
+            {
+                "instansi": str(s["instansi"]),
+                "probability": float(s["probability"]),
+                "kind": str(s["kind"]),
+                "region": None if s.get("region") is None else str(s["region"]),
+                "evidence": [str(e) for e in s.get("evidence") or []],
+                "seen_in_training": bool(s.get("seen_in_training", False)),
+            }
+            for s in d["top_k"][:top]
+        ],
+    }
 
 
 INLINE_CHARS = 20_000

@@ -59,6 +59,35 @@ class AgencyPrediction(ResponseModel):
     label: str = Field(description="the most likely agency")
     abstain: bool = Field(description="true when the router is not sure: dispose by hand")
     top_k: list[RankedAgency]
+    model: str = Field(
+        "agency",
+        description="the model that ranked the agencies: `agency` (the default model) or "
+        "`agency@<penerima>`, the unit model of the report's regional government "
+        "(LAPOR_UNIT_MODELS)",
+    )
+
+
+class DispositionSuggestion(ResponseModel):
+    instansi: str = Field(description="the instansi to dispose to (kind + region)")
+    probability: float
+    kind: str = Field(description="the kind of instansi (Dinas Perhubungan, BPJS Kesehatan, ...)")
+    region: str | None = Field(
+        description="its region or branch (Kota Semarang, KC Sampit); null: national or "
+        "region-free (the report names no place at the level this kind needs)"
+    )
+    evidence: list[str] = Field(description="the place names in the report that matched region")
+    seen_in_training: bool = Field(
+        description="false for an instansi composed from kind and region, never seen in training"
+    )
+
+
+class DispositionPrediction(ResponseModel):
+    label: str = Field(description="the most likely instansi")
+    kind: str
+    region: str | None
+    evidence: list[str]
+    abstain: bool = Field(description="true when the model is not sure: Admin Pusat decides")
+    top_k: list[DispositionSuggestion]
 
 
 class TriageResult(ResponseModel):
@@ -66,11 +95,19 @@ class TriageResult(ResponseModel):
     text: str = Field(description="the cleaned, PII-masked text the models saw")
     report_type: TypePrediction
     agency: AgencyPrediction
+    disposition: DispositionPrediction | None = Field(
+        None,
+        description="national disposition for Admin Pusat (ranked instansi); present only when "
+        "a disposition model is loaded (LAPOR_DISPOSITION_MODEL_DIR or the registry)",
+    )
 
 
 class TriageResponse(ResponseModel):
     results: list[TriageResult]
-    models: dict[str, str] = Field(description="version of each model used, by task")
+    models: dict[str, str] = Field(
+        description="version of each model used, by task (`agency@<penerima>` for a unit model, "
+        "`disposition` when one is loaded)"
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -96,10 +133,36 @@ class TriageResponse(ResponseModel):
                                     {"agency": "Dinas Pekerjaan Umum", "probability": 0.82},
                                     {"agency": "Kelurahan Ngagel Rejo", "probability": 0.09},
                                 ],
+                                "model": "agency",
+                            },
+                            "disposition": {
+                                "label": "Dinas Pekerjaan Umum Kota Surabaya",
+                                "kind": "Dinas Pekerjaan Umum",
+                                "region": "Kota Surabaya",
+                                "evidence": ["wonokromo"],
+                                "abstain": False,
+                                "top_k": [
+                                    {
+                                        "instansi": "Dinas Pekerjaan Umum Kota Surabaya",
+                                        "probability": 0.74,
+                                        "kind": "Dinas Pekerjaan Umum",
+                                        "region": "Kota Surabaya",
+                                        "evidence": ["wonokromo"],
+                                        "seen_in_training": True,
+                                    },
+                                    {
+                                        "instansi": "Dinas Pekerjaan Umum",
+                                        "probability": 0.12,
+                                        "kind": "Dinas Pekerjaan Umum",
+                                        "region": None,
+                                        "evidence": [],
+                                        "seen_in_training": False,
+                                    },
+                                ],
                             },
                         }
                     ],
-                    "models": {"report-type": "3", "agency": "5"},
+                    "models": {"report-type": "3", "agency": "5", "disposition": "2"},
                 }
             ]
         }

@@ -339,7 +339,7 @@ def test_the_batcher_serves_a_small_request_before_a_large_one_ends(live):
         return await asyncio.gather(run("large", large), run("small", small))
 
     try:
-        (large_types, large_agencies), (small_types, _) = asyncio.run(both())
+        (large_types, large_agencies, *_), (small_types, *_) = asyncio.run(both())
     finally:
         batcher.stop()
     assert finished == ["small", "large"]

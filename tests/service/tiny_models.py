@@ -102,3 +102,71 @@ def train_tiny_models(root: Path) -> dict[str, Path]:
         .save(root / "reply-quality")
     )
     return out
+
+
+# --- two levels: a national disposition model, and unit models of two regional governments ----
+DISPOSITION_TOPICS = {
+    "Dinas Perhubungan": ["lampu penerangan jalan umum mati", "lampu PJU padam", "rambu roboh"],
+    "Dinas Pekerjaan Umum": ["jalan berlubang parah", "saluran drainase tersumbat"],
+    "BPJS Kesehatan": ["klaim BPJS ditolak rumah sakit", "kartu JKN tidak aktif"],
+    "Kementerian Sosial": ["bantuan PKH belum cair", "bansos tidak tepat sasaran"],
+}
+DISPOSITION_PLACES = {
+    "Dinas Perhubungan": [("Kota Semarang", ["Semarang", "kota Semarang"])],
+    "Dinas Pekerjaan Umum": [("Kota Semarang", ["Semarang"]), ("Kota Bandung", ["Bandung"])],
+    "BPJS Kesehatan": [("KC Sampit", ["Sampit"]), ("KC Palangkaraya", ["Palangkaraya"])],
+}
+
+
+def disposition_examples(n_per: int = 6) -> tuple[list[dict], list[str]]:
+    """Self-written national posts: (records, instansi) with kind + region labels."""
+    X, y = [], []
+    for kind, phrases in DISPOSITION_TOPICS.items():
+        for region, words in DISPOSITION_PLACES.get(kind, [(None, [""])]):
+            for i in range(n_per):
+                phrase, where = phrases[i % len(phrases)], words[i % len(words)]
+                place = f" di {where}" if where else ""
+                X.append({"text": f"{phrase}{place}, mohon ditindaklanjuti (laporan {i})"})
+                y.append(f"{kind} {region}" if region else kind)
+    return X, y
+
+
+# Each regional government has its own units: labels the other government's model never gives.
+UNIT_TOPICS = {
+    "Pemerintah Kota Surabaya": {
+        "Dinas Sumber Daya Air dan Bina Marga Kota Surabaya": ["jalan berlubang", "saluran mampet"],
+        "Dinas Kebersihan dan Ruang Terbuka Hijau Kota Surabaya": [
+            "sampah menumpuk",
+            "taman kotor",
+        ],
+    },
+    "Pemerintah Kabupaten Bandung": {
+        "Dinas PUTR Kabupaten Bandung": ["jalan berlubang", "jembatan retak"],
+        "Dinas Lingkungan Hidup Kabupaten Bandung": ["sampah menumpuk", "sungai tercemar"],
+    },
+}
+
+
+def train_tiny_disposition(root: Path) -> Path:
+    from lapor_triage.models.disposition import DispositionModel
+
+    X, y = disposition_examples()
+    return DispositionModel(min_df=1).fit(X, y).save(root / "disposition")
+
+
+def train_tiny_unit_models(root: Path) -> dict[str, Path]:
+    """One small agency router per regional government (penerima -> model folder)."""
+    from lapor_triage.models.agency import AgencyRouter
+
+    out = {}
+    for n, (penerima, units) in enumerate(UNIT_TOPICS.items()):
+        X, y = [], []
+        for unit, topics in units.items():
+            for topic in topics:
+                for place in PLACES:
+                    for template in TEMPLATES["pengaduan"]:
+                        X.append({"text": template.format(t=topic, p=place)})
+                        y.append(unit)
+        router = AgencyRouter(min_df=1, max_features=2000, abstain_threshold=0.5).fit(X, y)
+        out[penerima] = router.save(root / f"unit-{n}")
+    return out
