@@ -96,7 +96,11 @@ def hash_key(key: str, pepper: str) -> str:
 
 def generate_key() -> tuple[str, str]:
     """A new ``(key_id, key)``."""
-    key_id = "k" + secrets.token_hex(5)  # starts with a letter: never read as a phone number
+    # Starts with a letter and holds another one among its hex digits: "k" + ten decimal digits
+    # ("k0222809845", about 1 id in 100) reads as a phone number glued to a word and got masked.
+    key_id = "k" + secrets.token_hex(5)
+    while key_id[1:].isdigit():
+        key_id = "k" + secrets.token_hex(5)
     return key_id, f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
 
 

@@ -120,3 +120,17 @@ def test_concurrent_writers_on_one_sqlite_file(tmp_path):
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(write, range(200)))
     assert len(list(first.iter_feedback(chunk=37))) == 200
+
+
+def test_key_ids_never_read_as_phone_numbers(monkeypatch):
+    """A key id of "k" and ten decimal digits was masked as [TELEPON] in logs (about 1 in 100)."""
+    import secrets
+
+    from lapor_triage.service.auth import generate_key
+    from lapor_triage.text import mask_pii
+
+    draws = iter(["0222809845", "0812345678", "0a22809845"])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(draws))
+    key_id, key = generate_key()
+    assert key_id == "k0a22809845"
+    assert mask_pii(f"DELETE /v1/admin/keys/{key_id}") == f"DELETE /v1/admin/keys/{key_id}"
