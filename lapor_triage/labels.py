@@ -208,6 +208,16 @@ def canonical_agency(name: object) -> str:
     return " ".join(_case_token(tok, i == 0) for i, tok in enumerate(key.split(" ")))
 
 
+_PEMERINTAH_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
+
+
+def penerima_region(penerima: object) -> str | None:
+    """The region of a regional government named as a LAPOR! ``penerima``, canonical:
+    ``"Pemerintah Kabupaten Bandung"`` -> ``"Kabupaten Bandung"``; None for any other instansi."""
+    m = _PEMERINTAH_RE.match(str(penerima or "").strip())
+    return canonical_agency(m.group(1)) if m else None
+
+
 class AgencyNormaliser:
     """Maps raw agency names to canonical names and remembers every mapping it made.
 

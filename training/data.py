@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from lapor_triage.jsonl import OnError
+from lapor_triage.labels import penerima_region
 from lapor_triage.lapor_export import (  # the raw readers live in the core (console, annotate)
     _LAPOR_NORM,
     HEADER_SEARCH_ROWS,
@@ -81,7 +82,6 @@ from lapor_triage.training.labels import (
     REPORT_TYPES,
     AgencyNormaliser,
     UnknownLabelError,
-    canonical_agency,
     normalise_report_type,
 )
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
@@ -878,9 +878,6 @@ def file_layouts(
     return out
 
 
-_REGION_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
-
-
 def unify_regional_names(
     examples: Sequence[Example], normaliser: AgencyNormaliser | None = None
 ) -> int:
@@ -893,10 +890,9 @@ def unify_regional_names(
     labels = {e.label for e in examples if e.label}
     changed = 0
     for ex in examples:
-        match = _REGION_RE.match(str(ex.meta.get("penerima") or "").strip())
-        if not match or not ex.label:
+        region = penerima_region(ex.meta.get("penerima"))
+        if not region or not ex.label:
             continue
-        region = canonical_agency(match.group(1))
         longer = f"{ex.label} {region}"
         if ex.label.endswith(region) or longer not in labels:
             continue

@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from lapor_triage.labels import penerima_region
 from lapor_triage.models.instansi_names import (
     _OFFICE_RE,
     _tidy,
@@ -79,7 +80,6 @@ _REGIONAL_KIND_RE = re.compile(
     r"sekretariat|kantor|pdam|perusahaan daerah|upt|uptd|puskesmas)\b",
     re.IGNORECASE,
 )
-_PEMERINTAH_RE = re.compile(r"^pemerintah\s+((?:kabupaten|kota|provinsi)\s+.+)$", re.IGNORECASE)
 SURABAYA_REGION = "Kota Surabaya"
 MAX_NAME_WORDS = 12  # the longest real instansi names have 11 words
 
@@ -182,9 +182,9 @@ def load_national_posts(path: str | Path, normaliser: AgencyNormaliser) -> list[
 
 def _file_region(ex: Example) -> str | None:
     """The regional government a regional file's example belongs to."""
-    m = _PEMERINTAH_RE.match(str(ex.meta.get("penerima") or "").strip())
-    if m:
-        return canonical_agency(m.group(1))
+    region = penerima_region(ex.meta.get("penerima"))
+    if region:
+        return region
     if ex.meta.get("source_format") == "surabaya_media_center":
         return SURABAYA_REGION
     return None
