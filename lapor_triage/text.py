@@ -72,23 +72,25 @@ def _dots_are_abbreviations(name: str) -> bool:
     return True
 
 
+def _salutation_line(text: str) -> re.Match[str] | None:
+    """The whole-line salutation of ``text`` when its name reads as an instansi name."""
+    m = _SALUTATION_LINE_RE.match(text)
+    name = m.group("name") if m else ""
+    if 0 < len(name.split()) <= SALUTATION_MAX_WORDS and _dots_are_abbreviations(name):
+        return m
+    return None
+
+
 def salutation_end(text: str) -> int:
     """Where an opening ``Yth. <instansi>,`` salutation ends in ``text`` (0 when there is none)."""
-    m = _SALUTATION_LINE_RE.match(text)
-    if m and 0 < len(m.group("name").split()) <= SALUTATION_MAX_WORDS:
-        if _dots_are_abbreviations(m.group("name")):
-            return m.end()
-    m = _SALUTATION_RE.match(text)
+    m = _salutation_line(text) or _SALUTATION_RE.match(text)
     return m.end() if m else 0
 
 
 def salutation_name(text: str) -> str | None:
     """The instansi named by an opening ``Yth. <instansi>,`` salutation, as written (or None)."""
-    m = _SALUTATION_LINE_RE.match(text)
-    if m and 0 < len(m.group("name").split()) <= SALUTATION_MAX_WORDS:
-        if _dots_are_abbreviations(m.group("name")):
-            return m.group("name").strip(" -.") or None
-    return None
+    m = _salutation_line(text)
+    return (m.group("name").strip(" -.") or None) if m else None
 
 
 def strip_salutation(text: str) -> str:
