@@ -1,8 +1,8 @@
 # The two commands of the README: `make serve` and `make test`. Both install from the lock files in
-# requirements/ into the project-local virtual environment .venv (made if missing), so a newcomer, a
-# developer and CI run exactly the same versions. `make lock` regenerates the locks (README).
+# requirements/ into the active virtual environment ($VIRTUAL_ENV), else the project-local .venv
+# (made if missing), so a newcomer, a developer and CI run exactly the same versions. `make lock` regenerates the locks (README).
 PYTHON ?= python3
-VENV ?= .venv
+VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
 COMPILE := $(PY) -m piptools compile -q --strip-extras --allow-unsafe --no-emit-index-url \
 	--no-emit-find-links --no-emit-trusted-host

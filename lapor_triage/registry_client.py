@@ -52,8 +52,8 @@ class RegistryError(LookupError):
 
 # --- where the store lives ----------------------------------------------------------------------
 def project_root() -> Path:
-    """The folder holding ``mlflow/``: ``$LAPOR_TRIAGE_HOME``, else the source checkout (editable
-    install), else ``~/.lapor-triage`` (see ``lapor_triage.paths.home``)."""
+    """The folder holding ``mlflow/``: ``lapor_triage.paths.home()`` (``$LAPOR_TRIAGE_HOME``, else
+    the source checkout, else ``$XDG_DATA_HOME/lapor-triage``)."""
     from lapor_triage.paths import home
 
     return home()
