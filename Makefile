@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
 PY := $(VENV)/bin/python
+# ruff skips .venv by itself; an activated environment inside the checkout (./.v) it would lint
+RUFF_EXCLUDE := --extend-exclude "$(abspath $(VENV))"
 COMPILE := $(PY) -m piptools compile -q --strip-extras --allow-unsafe --no-emit-index-url \
 	--no-emit-find-links --no-emit-trusted-host
 
@@ -38,17 +40,17 @@ browser:
 	else echo "make: no chromium (apt-get install chromium chromium-driver): the browser tests will skip"; fi
 
 test: install-dev browser
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+	$(PY) -m ruff check . $(RUFF_EXCLUDE)
+	$(PY) -m ruff format --check . $(RUFF_EXCLUDE)
 	$(PY) -m pytest -q
 
 lint: install-dev
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+	$(PY) -m ruff check . $(RUFF_EXCLUDE)
+	$(PY) -m ruff format --check . $(RUFF_EXCLUDE)
 
 format: install-dev
-	$(PY) -m ruff format .
-	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format . $(RUFF_EXCLUDE)
+	$(PY) -m ruff check --fix . $(RUFF_EXCLUDE)
 
 # After a change to the dependencies in pyproject.toml, or to take newer releases on purpose.
 lock: $(PY)
