@@ -87,13 +87,29 @@ def sign_in(driver, live, key: str) -> None:
 
 def wait_for_new_page(driver, old_element) -> None:
     """A click on a submit button returns before the next page is there: wait for it."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, 30)
-    wait.until(expected_conditions.staleness_of(old_element))
-    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
-    wait.until(expected_conditions.presence_of_element_located(("css selector", "main h1")))
+    def gone(_driver) -> bool:
+        # staleness_of in selenium 4 catches only StaleElementReferenceException; chromium 156
+        # answers a node of the page being replaced with "unknown error: Node with given id does
+        # not belong to the document" (CI, stop 14): that is the same fact, the old page is gone.
+        try:
+            old_element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, 30).until(gone)
+    # while the new page loads, a script or a lookup may meet the same transient error: retry
+    loading = WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,))
+    loading.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    loading.until(expected_conditions.presence_of_element_located(("css selector", "main h1")))
 
 
 def test_wrong_key_is_refused(browser, live):
