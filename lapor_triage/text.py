@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import NamedTuple
 
 # The masking lives in lapor_triage.pii; these names stay importable from here for every caller.
 from lapor_triage.pii import (  # noqa: F401
@@ -22,11 +23,6 @@ _TAG_RE = re.compile(r"<\s*br\s*/?\s*>|</?\s*p\s*>", re.IGNORECASE)
 _ANY_TAG_RE = re.compile(r"<[^>]{1,200}>")
 _WS_RE = re.compile(r"[ \t\r\f\v]+")
 _NL_RE = re.compile(r"\s*\n\s*")
-# The opening "Yth. <instansi>," salutation names the answer of the routing task.
-_SALUTATION_RE = re.compile(
-    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*[^\n,.:]{0,160}?(?:[,:.]+|\n|$)",
-    re.IGNORECASE,
-)
 
 
 def strip_html(text: str) -> str:
@@ -47,50 +43,103 @@ def one_line(value: str | None) -> str | None:
     return (" ".join(value.split()) or None) if value else None
 
 
-# The whole salutation line: the name runs to the first comma, colon or line break, dots included
-# ("Yth. Dinas Sosial Kab. Bojonegoro, ..."). A "name" of more than SALUTATION_MAX_WORDS words is
-# the message itself (no comma was typed): then the salutation ends at the first punctuation.
-_SALUTATION_LINE_RE = re.compile(
-    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*(?P<name>[^\n,:]{0,200}?)\s*"
-    r"(?:[,:]+|\n|$)",
+# The opening "Yth." (or "Kepada Yth", "Yang terhormat", "Yth ,"), then the salutation line.
+_SALUTATION_HEAD_RE = re.compile(
+    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*[:,]?\s*", re.IGNORECASE
+)
+_LINE_BREAK_RE = re.compile(r"<\s*br\s*/?\s*>|\n", re.IGNORECASE)
+# The first-punctuation reading: where a salutation whose name is no instansi name still ends.
+_SALUTATION_RE = re.compile(
+    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*[^\n,.:]{0,160}?(?:[,:.]+|\n|$)",
     re.IGNORECASE,
 )
 SALUTATION_MAX_WORDS = 12  # the longest real instansi names have 11 words
 # Words a dot may follow inside an instansi name; any other dot ends a sentence ("yth. bpjs.. saya
 # ingin menanyakan, ...": the name is "bpjs", the question is the citizen's).
 _NAME_ABBREVIATIONS = frozenset(
-    "kab kec kel prov kota jl jln dr drs h hj ir st no rs pt cv kc kcu kpp bpk bp ibu sdr ds ka".split()
+    """kab kec kel prov kota jl jln dr drs h hj ir st no rs pt cv kc kcu kpp bpk bp ibu sdr ds ka
+    kep kacab cab""".split()
 )
+# A dot run after a letter and not before a digit ("01.00" is a time, not a sentence end).
+_SENTENCE_DOT_RE = re.compile(r"(?<=[^\W\d])\.+(?!\d)")
+# A comma-separated part that continues an instansi name: "..., Usaha Kecil dan Menengah, ...",
+# "Politik, Hukum, dan Keamanan", "RSUD Dr R Sosodoro, Kab. Bojonegoro" (Title Case, as LAPOR!'s
+# form writes names); "Dinas Sosial, saya mau tanya ..." is the message.
+_NAME_PART_RE = re.compile(r"^\s*(?:(?:dan|&)\s+)?[A-Z0-9(]")
 
 
-def _dots_are_abbreviations(name: str) -> bool:
-    parts = re.split(r"\.+", name)
-    for part in parts[:-1]:
-        words = part.split()
-        if not words or words[-1].lower() not in _NAME_ABBREVIATIONS:
-            return False
-    return True
+class Salutation(NamedTuple):
+    """An opening salutation: the name as written (or None), where it ends, and how it ended.
+
+    ``how``: ``"line"`` (the name is the whole salutation line, as LAPOR!'s form writes
+    ``Yth. <instansi>, <br>``), ``"dot"`` (a sentence starts on the same line after the name),
+    ``"comma"`` (the name ends at a comma and the message follows on the line: often the citizen's
+    own greeting, ``Yth. Pak Hendi, ...``), ``None`` (no name). ``line_words``: words on the whole
+    salutation line."""
+
+    name: str | None
+    end: int
+    how: str | None
+    line_words: int = 0
 
 
-def _salutation_line(text: str) -> re.Match[str] | None:
-    """The whole-line salutation of ``text`` when its name reads as an instansi name."""
-    m = _SALUTATION_LINE_RE.match(text)
-    name = m.group("name") if m else ""
-    if 0 < len(name.split()) <= SALUTATION_MAX_WORDS and _dots_are_abbreviations(name):
-        return m
+def _first_sentence_dot(name: str) -> re.Match[str] | None:
+    """The first run of dots in ``name`` that does not follow an abbreviation (``Kab.``)."""
+    for m in _SENTENCE_DOT_RE.finditer(name):
+        words = name[: m.start()].split()
+        if not words or words[-1].lower().rsplit(".", 1)[-1] not in _NAME_ABBREVIATIONS:
+            return m
     return None
+
+
+def read_salutation(text: str) -> Salutation:
+    """The opening ``Yth. <instansi>,`` salutation of ``text`` (raw HTML or cleaned).
+
+    One reading for every loader (the agency task's texts and labels, the disposition labels):
+    the name runs to the end of the salutation line (an HTML ``<br>`` or a newline) when every
+    comma inside it continues a Title-Case name (``Dinas Koperasi, Usaha Kecil dan Menengah, ...
+    Kab. Batang Hari,``), else to its first comma or colon. A dot that follows no abbreviation
+    (``Kab.``, ``Kec.``, ``Dr.``) ends the name: ``yth. dinas koperasi dan ukm. Kapan dana bantuan
+    modal turun. Trim,`` names ``dinas koperasi dan ukm`` and the question stays in the message
+    (it used to become the disposition label). A "name" of more than ``SALUTATION_MAX_WORDS``
+    words is the message itself: name ``None``, and the salutation ends at its first punctuation.
+    ``Salutation(None, 0, None)`` when the text opens with no salutation.
+    """
+    head = _SALUTATION_HEAD_RE.match(text)
+    if not head:
+        return Salutation(None, 0, None)
+    start = head.end()
+    brk = _LINE_BREAK_RE.search(text, start)
+    line_end, after_line = (brk.start(), brk.end()) if brk else (len(text), len(text))
+    line = text[start:line_end]
+    cut, end, how = len(line), after_line, "line"
+    parts = re.split(r"[,:;]", line.rstrip(",:; "))
+    if not all(_NAME_PART_RE.match(p) for p in parts[1:]):
+        if m := re.search(r"[,:;]+", line):  # the name ends at the first comma or colon
+            cut, end, how = m.start(), start + m.end(), "comma"
+    name = line[:cut]
+    if dot := _first_sentence_dot(name):
+        rest = line[dot.end() :].strip(" ,.:;")
+        name, end = name[: dot.start()], start + dot.end()
+        if rest:
+            how = "dot"
+        else:
+            end = after_line
+    name = name.strip(" ,:;-")
+    if 0 < len(name.split()) <= SALUTATION_MAX_WORDS:
+        return Salutation(name, end, how, len(line.split()))
+    old = _SALUTATION_RE.match(text)
+    return Salutation(None, old.end() if old else 0, None, len(line.split()))
 
 
 def salutation_end(text: str) -> int:
     """Where an opening ``Yth. <instansi>,`` salutation ends in ``text`` (0 when there is none)."""
-    m = _salutation_line(text) or _SALUTATION_RE.match(text)
-    return m.end() if m else 0
+    return read_salutation(text).end
 
 
 def salutation_name(text: str) -> str | None:
     """The instansi named by an opening ``Yth. <instansi>,`` salutation, as written (or None)."""
-    m = _salutation_line(text)
-    return (m.group("name").strip(" -.") or None) if m else None
+    return read_salutation(text).name
 
 
 def strip_salutation(text: str) -> str:

@@ -38,16 +38,9 @@ from lapor_triage.models.instansi_names import (
     region_level,
     split_instansi,
 )
-from lapor_triage.text import clean_text
+from lapor_triage.text import SALUTATION_MAX_WORDS, clean_text, read_salutation
 from lapor_triage.training.labels import AgencyNormaliser, canonical_agency
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
-
-# "Yth. <instansi>," up to the first line break (HTML or plain); the name ends at its last comma.
-_SALUTATION_LINE_RE = re.compile(
-    r"^\s*(?:kepada\s+)?(?:yth|yang\s+terhormat)\.?\s*:?\s*(?P<name>[^\n<]{2,200}?)\s*,?\s*"
-    r"(?P<sep><br\s*/?>|\n|$)",
-    re.IGNORECASE,
-)
 
 # Disposition aliases applied before the shared canonicaliser (word-boundary, case-insensitive).
 _ALIASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -81,23 +74,29 @@ _REGIONAL_KIND_RE = re.compile(
     re.IGNORECASE,
 )
 SURABAYA_REGION = "Kota Surabaya"
-MAX_NAME_WORDS = 12  # the longest real instansi names have 11 words
 
 
 def split_salutation(isi: object) -> tuple[str | None, str]:
     """``(instansi as written, the rest of the post)`` for a post's raw ``isi``.
 
     ``"Yth. Dinas Sosial Kab. Bojonegoro, <br><br>Pak ..."`` -> ``("Dinas Sosial Kab. Bojonegoro",
-    "<br>Pak ...")``; a post without the opening salutation gives ``(None, isi)``.
+    "<br>Pak ...")``; a post without an opening salutation that names an instansi gives
+    ``(None, isi)``. The reading is :func:`lapor_triage.text.read_salutation`, the one the agency
+    loader and the text cleaner use.
     """
     s = "" if isi is None else str(isi)
-    m = _SALUTATION_LINE_RE.match(s)
-    if not m:
+    sal = read_salutation(s)
+    if (
+        sal.name is None
+        or sal.how == "comma"
+        or (sal.how == "dot" and sal.line_words > SALUTATION_MAX_WORDS)
+    ):
+        # A name that does not fill LAPOR!'s form line ("Yth. <instansi>, <br>") is mostly the
+        # citizen's own greeting ("Yth. Pak Hendi, ini kali kedua ..."): no label. A sentence dot
+        # on a short line ("dinas koperasi dan ukm. Kapan dana ... Trim,") keeps the name and
+        # leaves the question in the text.
         return None, s
-    name = m.group("name").strip(" ,-")
-    if not name or len(name.split()) > MAX_NAME_WORDS:
-        return None, s  # no comma before the line break: the name runs into the message
-    return name, s[m.end() :]
+    return sal.name, s[sal.end :]
 
 
 def normalise_instansi(raw: object, normaliser: AgencyNormaliser | None = None) -> str:

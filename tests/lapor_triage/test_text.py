@@ -90,3 +90,18 @@ def test_a_dot_that_ends_a_sentence_still_ends_the_salutation() -> None:
     assert clean_text("Yth. Bapak Walikota. Saya melaporkan jalan rusak") == (
         "Saya melaporkan jalan rusak"
     )
+
+
+def test_one_salutation_reading_for_name_and_end() -> None:
+    from lapor_triage.text import read_salutation, salutation_name
+
+    text = "Yth. dinas koperasi dan ukm. Kapan dana bantuan modal turun. Trim,\nTerima kasih"
+    sal = read_salutation(text)
+    assert (sal.name, sal.how) == ("dinas koperasi dan ukm", "dot")
+    assert clean_text(text).startswith("Kapan dana bantuan modal turun")
+    assert salutation_name("Yth, BPJS TK Cileungsi Mohon bantuan\nKronologis") == (
+        "BPJS TK Cileungsi Mohon bantuan"
+    )
+    # a greeting on its own line after "Yth," is the salutation too (it named the agency)
+    assert clean_text("Kepada yang terhormat,\nDinas Perhubungan\ndi tempat") == "di tempat"
+    assert read_salutation("Jalan rusak").name is None

@@ -181,3 +181,35 @@ def test_real_regional_file_gets_its_region() -> None:
     assert all(e.weight < 1.0 for e in examples)
     regional = [e for e in examples if e.label.startswith("Dinas ")]
     assert regional and all(e.label.endswith("Kota Samarinda") for e in regional)
+
+
+def test_a_sentence_dot_ends_the_label_and_the_question_stays_in_the_text() -> None:
+    # Both read as the label before: "Dinas Koperasi dan UKM Kapan Dana Bantuan Modal Turun Trim".
+    isi = "Yth. dinas koperasi dan ukm. Kapan dana bantuan modal turun. Trim, <br><br>Terima kasih"
+    name, rest = split_salutation(isi)
+    assert name == "dinas koperasi dan ukm"
+    assert rest.startswith(" Kapan dana bantuan modal turun")
+    assert split_salutation("Yth. disnakertrans. Pmbuatan ak-1, <br>tolong")[0] == "disnakertrans"
+    # a dot after an abbreviation or between digits does not end the name
+    assert split_salutation(
+        "Yth. Perum Bulog Divre Sumatera Selatan & Kep. Bangka Belitung, <br>x"
+    )[0] == ("Perum Bulog Divre Sumatera Selatan & Kep. Bangka Belitung")
+
+
+def test_commas_inside_a_title_case_name_are_kept() -> None:
+    isi = (
+        "Yth. Dinas Koperasi, Usaha Kecil dan Menengah, Perindustrian, Perdagangan Kab. Batang "
+        "Hari, <br><br>Pak, modal usaha"
+    )
+    assert split_salutation(isi)[0] == (
+        "Dinas Koperasi, Usaha Kecil dan Menengah, Perindustrian, Perdagangan Kab. Batang Hari"
+    )
+    assert split_salutation(
+        "Yth. Kementerian Koordinator Bidang Politik, Hukum, dan Keamanan, <br>x"
+    )[0] == ("Kementerian Koordinator Bidang Politik, Hukum, dan Keamanan")
+
+
+def test_a_greeting_that_runs_into_the_message_on_its_line_is_no_label() -> None:
+    # the citizen's own greeting, not LAPOR!'s form line
+    isi = "Yth. Pak Hendi, ini kali kedua saya komplain mengenai AC BRT"
+    assert split_salutation(isi) == (None, isi)
