@@ -7,17 +7,19 @@ Protocol (as the quality protocol asks): the national posts are loaded with
 :func:`~lapor_triage.training.disposition_data.load_disposition`, deduplicated
 (:func:`~lapor_triage.training.splits.dedupe`), and split into ``--folds`` grouped folds
 (scikit-learn ``GroupKFold``; a group is the start of the normalised text, so a post re-sent with a
-small edit stays on one side). Each outer fold's test posts are never used for fitting or tuning:
-the setting ``flat_weight`` is chosen on an inner split of the outer training part only.
-``--regional`` adds the regional files (Surabaya, Kab. Bandung, Samarinda) to every training part.
+small edit stays on one side). Each outer fold's test posts are never used for fitting or choosing
+a setting: the setting (``flat_weight``, ``other_regions``, ``region_text_weight``; :data:`GRID`)
+is chosen by ``--inner-folds`` grouped folds of the outer training part only (best mean of top-1
+and top-3), then the model is refitted on the whole outer training part with it. The setting
+chosen most often is the one to make the model's default. ``--regional`` adds the regional files
+(Surabaya, Kab. Bandung, Samarinda) to every training part.
 
 Scores per post: top-1 / top-3 of the instansi, separately for posts whose instansi was seen in the
 training part and those not seen (where a flat classifier scores 0), accuracy of the kind and of the
 region of the top suggestion on their own. 95% intervals: percentile bootstrap over posts. The
 baseline is plain word (1-2) + character (2-5) TF-IDF + LinearSVC over the instansi names, in the
-same folds. Two variants of the model are scored: ``default`` (regions only from place names,
-as the issue asks) and ``text-regions`` (``region_text_weight=3``: regions also learned from the
-wording, e.g. ``#LaporHendi`` for Kota Semarang, which is a guess when the report names no place).
+same folds. ``model-defaults`` scores the model's own default setting in the same folds (no
+choice made), so the two can be compared.
 
 Writes ``disposition_quality.md`` (the table), ``disposition_quality.csv`` (one row per model and
 subset) and ``disposition_predictions.csv`` (one row per test post and model) to ``--output``, and
@@ -28,9 +30,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,11 +48,14 @@ REGIONAL = (
     "lapor_export_kab_bandung_2021_2024.xlsx",
     "lapor_export_kota_samarinda_2024.csv",
 )
-VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {"region_text_weight": 0.0},
-    "text-regions": {"region_text_weight": 3.0},
-}
-FLAT_WEIGHTS = (0.3, 0.6)
+# Settings read at prediction time only (the model is fitted once, with the text-region
+# classifier, and each setting is scored by changing these attributes).
+GRID: tuple[dict[str, Any], ...] = tuple(
+    {"flat_weight": fw, "other_regions": other, "region_text_weight": rtw}
+    for fw in (0.3, 0.6)
+    for other in ("none", "seen")
+    for rtw in (0.0, 3.0)
+)
 
 
 class FlatBaseline:
@@ -127,29 +132,31 @@ def _fit(params: dict[str, Any], train: Sequence[Any]) -> Any:
     )
 
 
-def _choose_flat_weight(params: dict[str, Any], national: list[Any], extra: list[Any]) -> float:
-    """The flat weight with the best inner top-1 + top-3 (an 80/20 grouped split of the outer
-    training part; the outer test fold is never seen)."""
-    from sklearn.model_selection import GroupShuffleSplit
+def _setting_key(setting: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(setting.items()))
 
-    tr, va = next(
-        GroupShuffleSplit(1, test_size=0.2, random_state=1).split(
-            national, groups=_groups(national)
-        )
-    )
-    inner_train = [national[i] for i in tr] + extra
-    inner_val = [national[i] for i in va]
-    seen = {str(e.label) for e in inner_train}
-    best, best_score = FLAT_WEIGHTS[0], -1.0
-    for w in FLAT_WEIGHTS:
-        model = _fit({**params, "flat_weight": w}, inner_train)
-        rows = _score_rows(
-            "inner", inner_val, model._suggestions([e.as_record() for e in inner_val]), seen
-        )
-        score = np.mean([r["top1"] for r in rows]) + np.mean([r["top3"] for r in rows])
-        if score > best_score:
-            best, best_score = w, float(score)
-    return best
+
+def choose_setting(national: list[Any], extra: list[Any], inner_folds: int = 2) -> dict[str, Any]:
+    """The :data:`GRID` setting with the best mean of inner top-1 and top-3 over ``inner_folds``
+    grouped folds of ``national`` (the outer training part; the outer test fold is never seen)."""
+    from sklearn.model_selection import GroupKFold
+
+    totals = {_setting_key(g): 0.0 for g in GRID}
+    fit_params = {"region_text_weight": max(g["region_text_weight"] for g in GRID)}
+    for tr, va in GroupKFold(inner_folds).split(national, groups=_groups(national)):
+        inner_train = [national[i] for i in tr] + extra
+        inner_val = [national[i] for i in va]
+        seen = {str(e.label) for e in inner_train}
+        model = _fit(fit_params, inner_train)
+        records = [e.as_record() for e in inner_val]
+        for setting in GRID:
+            for k, v in setting.items():  # prediction-time attributes: no refit
+                setattr(model, k, v)
+            rows = _score_rows("inner", inner_val, model._suggestions(records), seen)
+            score = np.mean([r["top1"] for r in rows]) + np.mean([r["top3"] for r in rows])
+            totals[_setting_key(setting)] += float(score)
+    best = max(GRID, key=lambda g: (totals[_setting_key(g)], -GRID.index(g)))
+    return dict(best)
 
 
 def bootstrap_ci(values: Sequence[bool], n: int = 1000, seed: int = 0) -> tuple[float, float]:
@@ -189,7 +196,9 @@ def markdown(summary: Sequence[dict[str, Any]], facts: dict[str, Any]) -> str:
         "",
         f"{facts['n_posts']} deduplicated national posts, {facts['folds']} grouped folds"
         + (", regional files added to training" if facts["regional"] else "")
-        + f"; flat weight chosen on inner splits: {facts['flat_weights']}.",
+        + f"; setting chosen on {facts['inner_folds']} inner folds of each training part: "
+        + "; ".join(f"fold {i + 1}: {c}" for i, c in enumerate(facts["chosen"]))
+        + f". Chosen most often: {facts['most_chosen']}. Model defaults: {facts['defaults']}.",
         "",
         "| model | posts | n | top-1 [95% CI] | top-3 [95% CI] | kind | region |",
         "|---|---|---:|---|---|---:|---:|",
@@ -206,24 +215,37 @@ def markdown(summary: Sequence[dict[str, Any]], facts: dict[str, Any]) -> str:
         "(region None = national or region-free).",
         "",
         f"Training on all {facts['n_train_full']} rows: {facts['train_seconds']:.1f} s wall, "
-        f"{facts['train_cpu_seconds']:.1f} s CPU. Single-report prediction in process: "
-        f"p50 {facts['p50_ms']:.2f} ms, p95 {facts['p95_ms']:.2f} ms "
-        f"({facts['n_latency']} reports one at a time).",
+        f"{facts['train_cpu_seconds']:.1f} s CPU. Prediction in process: one report p50 "
+        f"{facts['single_p50_ms']:.2f} ms, p99 {facts['single_p99_ms']:.2f} ms "
+        f"({facts['n_latency']} reports one at a time); 100 reports p50 "
+        f"{facts['batch100_p50_ms']:.1f} ms, p99 {facts['batch100_p99_ms']:.1f} ms.",
         "",
     ]
     return "\n".join(lines)
 
 
-def latency(model: Any, texts: Sequence[str]) -> tuple[float, float]:
-    """p50 / p95 milliseconds of ``predict_records`` on one report at a time (warm)."""
-    model.predict_records([texts[0]])
-    times = []
+def latency(model: Any, texts: Sequence[str], rounds: int = 30) -> dict[str, float]:
+    """p50 / p99 milliseconds of ``predict_records`` on one report at a time and on batches of
+    100 (warm, in process)."""
+    model.predict_records(list(texts[:100]))
+    single = []
     for text in texts:
         t = time.perf_counter()
         model.predict_records([text])
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+        single.append((time.perf_counter() - t) * 1000)
+    batch = []
+    for i in range(rounds):
+        chunk = [texts[(i * 100 + j) % len(texts)] for j in range(100)]
+        t = time.perf_counter()
+        model.predict_records(chunk)
+        batch.append((time.perf_counter() - t) * 1000)
+    return {
+        "single_p50_ms": float(np.percentile(single, 50)),
+        "single_p99_ms": float(np.percentile(single, 99)),
+        "batch100_p50_ms": float(np.percentile(batch, 50)),
+        "batch100_p99_ms": float(np.percentile(batch, 99)),
+        "n_latency": len(single),
+    }
 
 
 def run(
@@ -232,10 +254,11 @@ def run(
     folds: int = 5,
     regional: bool = False,
     n_boot: int = 1000,
-    variants: Sequence[str] = tuple(VARIANTS),
+    inner_folds: int = 2,
 ) -> dict[str, Any]:
     from sklearn.model_selection import GroupKFold
 
+    from lapor_triage.models.disposition import DispositionModel
     from lapor_triage.training.disposition_data import load_disposition
     from lapor_triage.training.splits import dedupe
 
@@ -244,8 +267,9 @@ def run(
     extra: list[Any] = []
     if regional:
         extra, _ = load_disposition([data_dir / f for f in REGIONAL], norm)
+    defaults = {k: DispositionModel().get_params()[k] for k in GRID[0]}
     rows: list[dict[str, Any]] = []
-    chosen: dict[str, list[float]] = {v: [] for v in variants}
+    chosen: list[dict[str, Any]] = []
     for k, (tr, te) in enumerate(GroupKFold(folds).split(national, groups=_groups(national))):
         outer = [national[i] for i in tr]
         test = [national[i] for i in te]
@@ -254,34 +278,36 @@ def run(
         texts = [e.text for e in test]
         base = FlatBaseline().fit([e.text for e in train], [str(e.label) for e in train])
         rows += _score_rows("baseline", test, _baseline_suggestions(base.ranked(texts)), seen)
-        for name in variants:
-            params = dict(VARIANTS[name])
-            params["flat_weight"] = _choose_flat_weight(params, outer, extra)
-            chosen[name].append(params["flat_weight"])
-            model = _fit(params, train)
-            rows += _score_rows(name, test, model._suggestions([e.as_record() for e in test]), seen)
-        print(f"fold {k + 1}/{folds} done", file=sys.stderr)
+        setting = choose_setting(outer, extra, inner_folds)
+        chosen.append(setting)
+        model = _fit({"region_text_weight": 3.0}, train)
+        records = [e.as_record() for e in test]
+        for name, params in (("inner-CV choice", setting), ("model-defaults", defaults)):
+            for key, v in params.items():  # prediction-time attributes: no refit
+                setattr(model, key, v)
+            rows += _score_rows(name, test, model._suggestions(records), seen)
+        print(f"fold {k + 1}/{folds}: chose {_setting_key(setting)}", file=sys.stderr)
 
     full = national + extra
-    params = {**VARIANTS[variants[0]], "flat_weight": statistics.median(chosen[variants[0]])}
     t, c = time.perf_counter(), time.process_time()
-    model = _fit(params, full)
+    model = _fit({}, full)  # the model's defaults, as `lapor-triage train` fits it
     train_s, train_cpu = time.perf_counter() - t, time.process_time() - c
-    sample = [e.text for e in national[:200]]
-    p50, p95 = latency(model, sample)
+    lat = latency(model, [e.text for e in national[:300]])
 
     summary = summarise(rows, n_boot)
+    votes = Counter(_setting_key(s) for s in chosen)
     facts = {
         "n_posts": len(national),
         "folds": folds,
+        "inner_folds": inner_folds,
         "regional": regional,
-        "flat_weights": {v: chosen[v] for v in variants},
+        "chosen": [_setting_key(s) for s in chosen],
+        "most_chosen": votes.most_common(1)[0][0],
+        "defaults": _setting_key(defaults),
         "n_train_full": len(full),
         "train_seconds": train_s,
         "train_cpu_seconds": train_cpu,
-        "p50_ms": p50,
-        "p95_ms": p95,
-        "n_latency": len(sample),
+        **lat,
     }
     output.mkdir(parents=True, exist_ok=True)
     (output / "disposition_quality.md").write_text(markdown(summary, facts), encoding="utf-8")
@@ -306,13 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--regional", action="store_true", help="add the regional files to training")
     p.add_argument("--bootstrap", type=int, default=1000)
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    p.add_argument("--inner-folds", type=int, default=2)
     args = p.parse_args(argv)
     if not (args.data_dir / NATIONAL).is_file():
         print(f"error: {args.data_dir / NATIONAL} not found (pass --data-dir)", file=sys.stderr)
         return 2
     result = run(
-        args.data_dir, args.output, args.folds, args.regional, args.bootstrap, args.variants
+        args.data_dir, args.output, args.folds, args.regional, args.bootstrap, args.inner_folds
     )
     print(markdown(result["summary"], result["facts"]))
     print(f"wrote {args.output / 'disposition_quality.md'} and .csv")

@@ -8,22 +8,27 @@ where it has one, a *region* or branch (Kota Semarang, KC Sampit). :class:`Dispo
 2. finds regions from the places the report names (:class:`~lapor_triage.models.regions.
    RegionFinder`: kelurahan, kecamatan, kabupaten/kota and province names against the Kemendagri
    region data, and the reporter's location fields);
-3. composes them: ``P(kind + region) = P(kind) * P(level | kind) * share of region at that level``,
-   with ``P(level | kind)`` (none / kabkota / provinsi / kecamatan / branch) counted in training
-   and smoothed towards the overall shares. An instansi never seen in training (Dinas Perhubungan
-   Kota Bandung, when only Kota Semarang's was seen) is suggested when its kind is likely and its
-   region is named. Where the report names no place at the level a kind needs, that kind's mass
-   goes to the region-free suggestion (``Dinas Perhubungan``), never to a guessed region;
+3. composes them with what the training labels show: ``P(level | kind)`` (none / kabkota /
+   provinsi / kecamatan / branch) from the kind's own labels smoothed towards its family's
+   (:class:`~lapor_triage.models.region_choice.LevelPrior`; a level neither took is never
+   composed), and a conditional logit over the kind's options (region-free, each region the report
+   names at a level the kind takes, or a region it does not name), fitted on the training posts
+   (:class:`~lapor_triage.models.region_choice.OptionModel`). An instansi never seen in training
+   (Dinas Perhubungan Kota Bandung, when only Kota Semarang's was seen) is suggested when its kind
+   is likely and its region is named. The mass of "a region not named" goes to the kind's seen
+   regional instansi by the flat classifier (``other_regions="seen"``) or to the region-free name
+   (``"none"``), never to a composed name of a form the kind does not take;
 4. mixes in (weight ``flat_weight``) a flat calibrated classifier over the instansi seen in
    training, whose regional labels keep their mass only where the finder found their region too
    (``flat_regions="found"``; ``"any"`` lets it suggest a seen region on the text alone); the
-   mass of the others goes to the regions the report does name at that level, as in 3.
+   mass of the others goes to the kind's options as in 3.
 
 ``region_text_weight > 0`` (off by default) adds regions learned from the wording (a classifier
 over the training regions: ``#LaporHendi``, ``BRT``, ``smg`` point to Kota Semarang) as candidates
 of that weight times their probability. It raises top-1 on the 2017 posts, most of which come
 from a few regions, but it is a guess for a report that names no place, which the issue rules out
-by default; ``python -m lapor_triage.evaluation.disposition_quality`` scores both.
+by default. Which of these settings a trained model uses is decided by inner-fold
+cross-validation on training posts (:mod:`lapor_triage.evaluation.disposition_quality`).
 
 ``abstain`` is true when the best suggestion's probability is under ``abstain_threshold``, as for
 the agency router. ``predict_proba`` covers ``classes_`` (seen instansi and every kind alone);
@@ -44,10 +49,10 @@ import numpy as np
 from lapor_triage.models.base import Predictor, Record, register
 from lapor_triage.models.features import CalibratedLinear
 from lapor_triage.models.instansi_names import compose, region_level, split_instansi
+from lapor_triage.models.region_choice import LevelPrior, OptionModel, option_rows
 from lapor_triage.models.regions import Candidate, RegionFinder
 
 NAME_MAP_FILE = "name_map.json"
-LEVELS_ALL = ("none", "kabkota", "provinsi", "kecamatan", "branch")
 
 
 class _Tally:
@@ -84,7 +89,8 @@ class DispositionModel(Predictor):
         flat_weight: float = 0.5,
         flat_regions: str = "found",
         region_prior: float = 1.0,
-        region_slack: float = 1.0,
+        option_l2: float = 1.0,
+        other_regions: str = "none",
         region_text_weight: float = 0.0,
         region_text_min: float = 0.05,
         top_kinds: int = 10,
@@ -101,7 +107,8 @@ class DispositionModel(Predictor):
         self.flat_weight = flat_weight
         self.flat_regions = flat_regions
         self.region_prior = region_prior
-        self.region_slack = region_slack
+        self.option_l2 = option_l2
+        self.other_regions = other_regions
         self.region_text_weight = region_text_weight
         self.region_text_min = region_text_min
         self.top_kinds = top_kinds
@@ -148,41 +155,18 @@ class DispositionModel(Predictor):
         return clf
 
     def _featurize(self, X: Sequence[Mapping[str, Any]], fit: bool = False) -> Any:
-        """Word (1-2) and character (2-5, within words) TF-IDF of the first ``max_chars``.
-
-        scikit-learn's vectorizers, not :class:`~lapor_triage.models.features.TextFeatures`,
-        whose character n-grams made the three one-vs-rest LinearSVCs (250+ kinds, 400+
-        instansi, regions) take minutes; these take about 20 s of CPU on the 1,331 posts.
-        Character n-grams added 0.025 top-1 over words alone (5-fold, same folds)."""
+        """Word (1-2) and character (2-5, within words) TF-IDF of the first ``max_chars``
+        (:class:`~lapor_triage.models.disposition_features.DispositionFeatures`: the features of
+        scikit-learn's vectorizers, computed several times faster per report). Character n-grams
+        added 0.025 top-1 over words alone (5-fold, same folds)."""
         texts = [str(r.get("text") or "")[: self.max_chars] for r in X]
         if fit:
-            from sklearn.feature_extraction.text import TfidfVectorizer
+            from lapor_triage.models.disposition_features import DispositionFeatures
 
-            min_df = self.min_df if len(texts) >= 50 else 1
-            self.word_ = TfidfVectorizer(
-                ngram_range=tuple(self.word_ngram_range),
-                min_df=min_df,
-                sublinear_tf=True,
-                max_features=self.max_features,
-                token_pattern=r"(?u)\b\w+\b",
-                dtype=np.float32,
+            self.features_ = DispositionFeatures(
+                self.word_ngram_range, self.char_ngram_range, self.min_df, self.max_features
             ).fit(texts)
-            self.char_ = None
-            if self.char_ngram_range:
-                self.char_ = TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=tuple(self.char_ngram_range),
-                    min_df=min_df,
-                    sublinear_tf=True,
-                    max_features=self.max_features,
-                    dtype=np.float32,
-                ).fit(texts)
-        word = self.word_.transform(texts)
-        if self.char_ is None:
-            return word
-        import scipy.sparse as sp
-
-        return sp.hstack([word, self.char_.transform(texts)], format="csr")
+        return self.features_.transform(texts)
 
     def fit(
         self,
@@ -196,6 +180,8 @@ class DispositionModel(Predictor):
             raise ValueError("cannot fit on zero examples")
         if self.flat_regions not in {"found", "any"}:
             raise ValueError(f"flat_regions must be 'found' or 'any', not {self.flat_regions!r}")
+        if self.other_regions not in {"seen", "none"}:
+            raise ValueError(f"other_regions must be 'seen' or 'none', not {self.other_regions!r}")
         X = [({"text": r} if isinstance(r, str) else r) for r in X]
         y = [str(v) for v in y]
         parts = [split_instansi(v) for v in y]
@@ -207,7 +193,7 @@ class DispositionModel(Predictor):
         feats = self._featurize(X, fit=True)
         self.kind_clf_ = self._linear(feats, kinds, sw)
         self.flat_clf_ = None
-        if self.flat_weight > 0 and len(set(y)) > 1:
+        if len(set(y)) > 1:  # also for flat_weight 0: it spreads the "region not named" mass
             self.flat_clf_ = self._linear(feats, y, sw)
 
         self.region_clf_ = None
@@ -215,18 +201,9 @@ class DispositionModel(Predictor):
         if self.region_text_weight > 0 and len(set(regions)) > 1:
             self.region_clf_ = self._linear(feats, regions, sw)
         w = np.ones(len(y)) if sw is None else sw
-        levels: dict[str, Counter[str]] = defaultdict(Counter)
-        overall: Counter[str] = Counter()
-        known: dict[str, str] = {}
-        for (kind, region), weight in zip(parts, w, strict=True):
-            level = region_level(region)
-            levels[kind][level] += float(weight)
-            overall[level] += float(weight)
-            if region:
-                known[region] = level
-        total = sum(overall.values())
-        self.level_prior_ = {lv: overall[lv] / total for lv in LEVELS_ALL}
-        self.kind_levels_ = {k: dict(c) for k, c in levels.items()}
+        known: dict[str, str] = {r: region_level(r) for _, r in parts if r}
+        levels = [region_level(r) for _, r in parts]
+        self.level_prior_ = LevelPrior(self.region_prior).fit(kinds, levels, w)
         self.finder_ = RegionFinder(known)
         self.seen_ = sorted(set(y))
         self.classes_ = np.array(sorted(set(y) | {compose(k, None) for k in kinds}))
@@ -236,27 +213,64 @@ class DispositionModel(Predictor):
             if raw:
                 self.name_map_[str(raw)] = label
         self._prepare()
+        self.options_ = OptionModel(self.option_l2)
+        self.options_.fit(*self._option_examples(X, parts, levels, w))
         return self
 
+    def _option_examples(
+        self,
+        X: Sequence[Mapping[str, Any]],
+        parts: Sequence[tuple[str, str | None]],
+        levels: Sequence[str],
+        w: np.ndarray,
+    ) -> tuple[list[tuple[np.ndarray, int]], list[float]]:
+        """One option group per training post: its true kind's options, leave-one-out level
+        counts and seen flags (the post's own label does not count), and the true option."""
+        counts = Counter(compose(k, r) for k, r in parts)
+        groups, weights = [], []
+        for rec, (kind, region), level, weight in zip(X, parts, levels, w, strict=True):
+            own = compose(kind, region)
+
+            def seen(k: str, r: str | None, own: str = own) -> bool:
+                name = compose(k, r)
+                return counts.get(name, 0) - (name == own) > 0
+
+            level_p = self.level_prior_.probs(kind, minus=(level, float(weight)))
+            opts, F = option_rows(kind, level_p, self.finder_.find(rec), seen)
+            if region is None:
+                truth = next((i for i, o in enumerate(opts) if o[0] == "none"), -1)
+            else:
+                truth = next((i for i, o in enumerate(opts) if o[1] == region), -1)
+                if truth < 0:
+                    truth = next((i for i, o in enumerate(opts) if o[0] == "other"), -1)
+            groups.append((F, truth))
+            weights.append(float(weight))
+        return groups, weights
+
     def _prepare(self) -> None:
+        """Look-up tables for prediction, rebuilt after loading (never pickled)."""
         self._index_ = {c: i for i, c in enumerate(self.classes_)}
         self._seen_set_ = set(self.seen_)
         self._flat_parts_ = (
             [split_instansi(str(c)) for c in self.flat_clf_.classes_] if self.flat_clf_ else []
         )
+        self._kind_names_ = [str(c) for c in self.kind_clf_.classes_]
+        self._kind_index_ = {k: j for j, k in enumerate(self._kind_names_)}
+        self._level_p_ = {k: self.level_prior_.probs(k) for k in self._kind_names_}
+        # the seen regional instansi of each kind (flat classifier columns), for "other" mass
+        self._kind_flat_: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for j, (kind, region) in enumerate(self._flat_parts_):
+            if region:
+                self._kind_flat_[kind].append((j, region))
+        self._seen_pairs_ = {split_instansi(n) for n in self.seen_}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self._prepare()
 
     def level_probs(self, kind: str) -> dict[str, float]:
-        """``P(level | kind)``: training counts smoothed towards the overall shares."""
-        counts = self.kind_levels_.get(kind, {})
-        n = sum(counts.values())
-        a = self.region_prior
-        return {
-            lv: (counts.get(lv, 0.0) + a * self.level_prior_[lv]) / (n + a) for lv in LEVELS_ALL
-        }
+        """``P(level | kind)`` (levels the kind and its family never took are left out)."""
+        return self.level_prior_.probs(kind)
 
     # --- prediction --------------------------------------------------------------------------
     def _suggestions(self, X: Sequence[Record]) -> list[list[dict[str, Any]]]:
@@ -268,73 +282,117 @@ class DispositionModel(Predictor):
             return []
         feats = self._featurize(X)
         p_kind = self.kind_clf_.predict_proba(feats)
-        kind_names = [str(c) for c in self.kind_clf_.classes_]
         p_flat = self.flat_clf_.predict_proba(feats) if self.flat_clf_ is not None else None
         wf = self.flat_weight if p_flat is not None else 0.0
-        out = []
         p_region = self.region_clf_.predict_proba(feats) if self.region_clf_ is not None else None
         region_names = [str(c) for c in self.region_clf_.classes_] if self.region_clf_ else []
+        out = []
         for i, rec in enumerate(X):
             found = self.finder_.find(rec)
-            if p_region is not None:
+            if p_region is not None and self.region_text_weight > 0:
                 found = self._with_text_regions(found, p_region[i], region_names)
             tally = _Tally()
-            put = tally.put
-            row = p_kind[i]
-            order = np.argsort(-row)[: self.top_kinds]
-            rest = 1.0 - float(row[order].sum())
-            for j in order:
-                kind, pk = kind_names[j], float(row[j]) * (1.0 - wf)
-                for level, pl in self.level_probs(kind).items():
-                    mass = pk * pl
-                    cands = found.get(level, []) if level != "none" else []
-                    self._spread(put, kind, cands, mass)
-            if rest > 0:  # the kinds past top_kinds keep their mass, region-free
-                for j in np.argsort(-row)[self.top_kinds :]:
-                    if row[j] > 1e-4:
-                        put(kind_names[j], None, float(row[j]) * (1.0 - wf))
-            if p_flat is not None:
+            flat_row = p_flat[i] if p_flat is not None else None
+            mass = p_kind[i] * (1.0 - wf)
+            if flat_row is not None and wf > 0:
                 regions_found = {c.region: c.evidence for cs in found.values() for c in cs}
-                for j, pf in enumerate(p_flat[i]):
-                    if pf < 1e-5:
-                        continue
+                for j in np.flatnonzero(flat_row >= 1e-5):
+                    pf = wf * float(flat_row[j])
                     kind, region = self._flat_parts_[j]
-                    if region and self.flat_regions == "found" and region not in regions_found:
-                        # a seen instansi whose region the report does not name: its mass goes
-                        # to the regions named at that level (as the kind's own mass does), or
-                        # to the kind alone when none is named
-                        self._spread(put, kind, found.get(region_level(region), []), wf * float(pf))
-                    else:
-                        put(kind, region, wf * float(pf), regions_found.get(region or ""))
-            scores, where, evidence = tally.scores, tally.where, tally.evidence
-            total = sum(scores.values()) or 1.0
-            ranked = sorted(scores.items(), key=lambda t: (-t[1], t[0]))
-            out.append(
-                [
-                    {
-                        "instansi": name,
-                        "kind": where[name][0],
-                        "region": where[name][1],
-                        "probability": float(p / total),
-                        "evidence": list(evidence.get(name, [])),
-                        "seen_in_training": name in self._seen_set_,
-                    }
-                    for name, p in ranked
-                    if p > 0
-                ]
-            )
+                    if region is None or (
+                        self.flat_regions == "found" and region not in regions_found
+                    ):
+                        # a region-free instansi, or a seen one whose region the report does not
+                        # name: its mass goes to the kind's options, as the kind's own mass does
+                        k = self._kind_index_.get(kind)
+                        if k is not None:
+                            mass[k] += pf
+                            continue
+                    tally.put(kind, region, pf, regions_found.get(region or ""))
+            for rank, j in enumerate(np.argsort(-mass)):
+                if rank >= self.top_kinds:  # the kinds past top_kinds keep their mass as is
+                    if mass[j] < 1e-4:
+                        break
+                    self._put_kind_alone(tally, self._kind_names_[j], float(mass[j]), flat_row)
+                    continue
+                self._compose(tally, self._kind_names_[j], float(mass[j]), found, flat_row)
+            out.append(self._ranked(tally))
         return out
 
-    def _spread(self, put: Any, kind: str, cands: Sequence[Candidate], mass: float) -> None:
-        """``mass`` of ``kind`` over the region candidates by score, ``region_slack`` of it to
-        the kind alone (all of it when there is no candidate)."""
-        if not cands:
-            put(kind, None, mass)
-            return
-        z = sum(c.score for c in cands) + self.region_slack
-        for c in cands:
-            put(kind, c.region, mass * c.score / z, c.evidence)
-        put(kind, None, mass * self.region_slack / z)
+    def _ranked(self, tally: _Tally) -> list[dict[str, Any]]:
+        scores, where, evidence = tally.scores, tally.where, tally.evidence
+        total = sum(scores.values()) or 1.0
+        ranked = sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+        return [
+            {
+                "instansi": name,
+                "kind": where[name][0],
+                "region": where[name][1],
+                "probability": float(p / total),
+                "evidence": list(evidence.get(name, [])),
+                "seen_in_training": name in self._seen_set_,
+            }
+            for name, p in ranked
+            if p > 0
+        ]
+
+    def _seen_pair(self, kind: str, region: str | None) -> bool:
+        return (kind, region) in self._seen_pairs_
+
+    def _compose(
+        self,
+        tally: _Tally,
+        kind: str,
+        mass: float,
+        found: Mapping[str, Sequence[Candidate]],
+        flat_row: np.ndarray | None,
+    ) -> None:
+        """``mass`` of ``kind`` over its options: region-free, the named regions at the levels it
+        takes, a region not named (:meth:`_other`), by the fitted option model."""
+        level_p = self._level_p_.get(kind) or self.level_prior_.probs(kind)
+        opts, F = option_rows(kind, level_p, found, self._seen_pair)
+        probs = self.options_.probs(F)
+        for (what, region, ev), p in zip(opts, probs, strict=True):
+            if what == "region":
+                tally.put(kind, region, mass * float(p), list(ev))
+            elif what == "none":
+                tally.put(kind, None, mass * float(p))
+            else:
+                self._other(tally, kind, mass * float(p), flat_row, "none" in level_p)
+
+    def _put_kind_alone(
+        self, tally: _Tally, kind: str, mass: float, flat_row: np.ndarray | None
+    ) -> None:
+        level_p = self._level_p_.get(kind) or {}
+        if "none" in level_p:
+            tally.put(kind, None, mass)
+        else:
+            self._other(tally, kind, mass, flat_row, False)
+
+    def _other(
+        self,
+        tally: _Tally,
+        kind: str,
+        mass: float,
+        flat_row: np.ndarray | None,
+        region_free_ok: bool,
+    ) -> None:
+        """The mass of "a region of ``kind`` the report does not name": to the kind's seen
+        regional instansi by the flat classifier (``other_regions="seen"``, or always when the
+        kind never goes without a region), else to the region-free name."""
+        seen = self._kind_flat_.get(kind, [])
+        if seen and (self.other_regions == "seen" or not region_free_ok):
+            if flat_row is not None:
+                p = np.array([flat_row[j] for j, _ in seen])
+            else:
+                p = np.ones(len(seen))
+            z = float(p.sum())
+            if z > 0:
+                for (_, region), pj in zip(seen, p, strict=True):
+                    if pj > 0:
+                        tally.put(kind, region, mass * float(pj) / z)
+                return
+        tally.put(kind, None, mass)
 
     def _with_text_regions(
         self, found: dict[str, list[Candidate]], row: np.ndarray, names: list[str]
