@@ -106,6 +106,7 @@ class _Gazetteer:
     desa: dict[str, list[tuple[str, str]]]  # key -> [(name, code)]
     kab_label: dict[str, str]  # kab code -> label
     prov_label: dict[str, str]  # prov code -> label
+    starts: dict[str, int] = field(default_factory=dict)  # first token -> longest key (tokens)
 
 
 _LOCK = threading.Lock()
@@ -172,16 +173,38 @@ def _build() -> _Gazetteer:
         dict(desa),
         kab_label,
         prov_label,
+        _starts([kabkota, bare, provinces, kecamatan, {"provinsi": None}], MAX_NGRAM),
     )
+
+
+def _starts(tables: Iterable[Iterable[str]], longest: int) -> dict[str, int]:
+    """``{first token: most tokens of a key starting with it}`` over the keys of ``tables``: a
+    report's token that starts no key is skipped without building its n-grams (most tokens;
+    measured: the n-gram loop was most of ``find``, itself the largest part of a prediction)."""
+    out: dict[str, int] = {}
+    for table in tables:
+        for key in table:
+            toks = key.split()
+            if toks:
+                out[toks[0]] = max(out.get(toks[0], 0), min(len(toks), longest))
+    out["provinsi"] = longest
+    return out
 
 
 def _kab_of(code: str) -> str:
     return ".".join(code.split(".")[:2])
 
 
-def _ngrams(toks: list[str]) -> Iterable[tuple[int, int, str]]:
-    for i in range(len(toks)):
-        for n in range(min(MAX_NGRAM, len(toks) - i), 0, -1):
+def _ngrams(
+    toks: list[str], starts: Mapping[str, int], known_starts: Mapping[str, int]
+) -> Iterable[tuple[int, int, str]]:
+    """The n-grams (longest first) that may be a key: those whose first token starts one, and
+    every n-gram after a ``kec.`` / ``kel.`` / ``desa`` marker (kecamatan and desa names)."""
+    for i, tok in enumerate(toks):
+        longest = max(starts.get(tok, 0), known_starts.get(tok, 0))
+        if i > 0 and (toks[i - 1] in _KEC_MARKERS or toks[i - 1] in _KEL_MARKERS):
+            longest = MAX_NGRAM
+        for n in range(min(longest, len(toks) - i), 0, -1):
             yield i, i + n, " ".join(toks[i : i + n])
 
 
@@ -201,6 +224,7 @@ class RegionFinder:
             key = _key(place)
             if key and (" " in key or key not in AMBIGUOUS_WORDS) and len(key) >= 4:
                 self._known_index[key].append(region)
+        self._known_starts = _starts([self._known_index], MAX_NGRAM)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"known": self.known}
@@ -227,7 +251,8 @@ class RegionFinder:
         kec_hits: list[tuple[list[tuple[str, str]], str, float]] = []
         desa_hits: list[tuple[list[tuple[str, str]], str, float]] = []
         used_until = 0
-        for i, j, gram in _ngrams(toks):
+        starts, known_starts = gz.starts, self._known_starts
+        for i, j, gram in _ngrams(toks, starts, known_starts):
             if i < used_until:
                 continue
             prev = toks[i - 1] if i > 0 else ""

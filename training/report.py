@@ -175,9 +175,9 @@ def plot_calibration(
         x = np.array([b["confidence"] for b in bins])
         acc = np.array([b["accuracy"] for b in bins])
         n = np.array([b["n"] for b in bins])
-        lo, hi = _wilson(acc, n)
+        lo, hi = _wilson(acc, n)  # rounding can put acc a hair outside its interval at 0 or 1
         ax.errorbar(
-            x, acc, yerr=[acc - lo, hi - acc], fmt="o-", color="tab:blue", ecolor="tab:blue",
+            x, acc, yerr=np.clip([acc - lo, hi - acc], 0, None), fmt="o-", color="tab:blue", ecolor="tab:blue",
             elinewidth=1, capsize=3, label="model (95 % interval)",
         )  # fmt: skip
         last = [-1.0, -1.0]  # x of the last label in each of the strip's two rows

@@ -50,7 +50,9 @@ _TOPICS = {
     ],
 }
 _PLACES = {
-    "Dinas Perhubungan": [("Kota Semarang", ["Semarang", "kota Semarang"])],
+    # region-free Dinas Perhubungan posts too: a kind (or its family) that never went without a
+    # region in the labels is never suggested region-free
+    "Dinas Perhubungan": [("Kota Semarang", ["Semarang", "kota Semarang"]), (None, [""])],
     "Dinas Pekerjaan Umum": [
         ("Kota Semarang", ["Semarang"]),
         ("Kota Bandung", ["Bandung", "kota Bandung"]),
@@ -125,6 +127,29 @@ def test_a_report_naming_no_place_gets_a_region_free_suggestion(model: Dispositi
 def test_national_kind_stays_national(model: DispositionModel) -> None:
     out = model.predict_records(["bantuan PKH belum cair di Semarang"])[0]
     assert out["label"] == "Kementerian Sosial"
+
+
+def test_regions_only_in_forms_the_labels_show(model: DispositionModel) -> None:
+    # the labels show BPJS with branches only, Dinas with kota/kabupaten or none, Kementerian none
+    assert set(model.level_probs("BPJS Kesehatan")) == {"branch"}
+    assert set(model.level_probs("Dinas Perhubungan")) == {"kabkota", "none"}
+    assert set(model.level_probs("Kementerian Sosial")) == {"none"}
+    texts = [
+        "klaim BPJS ditolak rumah sakit di Kota Bandung",
+        "Lampu PJU mati di Semarang",
+        "bantuan PKH belum cair di kota Semarang",
+    ]
+    for out in model.predict_records(texts, top=20):
+        for s in out["top_k"]:
+            kind, region = s["kind"], s["region"]
+            if kind.startswith("BPJS"):
+                assert region is not None and region.startswith("KC "), s
+            if kind.startswith("Dinas"):
+                assert region is None or region.startswith(("Kota ", "Kabupaten ")), s
+            if kind.startswith("Kementerian"):
+                assert region is None, s
+    bandung = model.predict_records([texts[0]])[0]
+    assert bandung["label"] == "BPJS Kesehatan KC Bandung"  # a branch named after its city
 
 
 def test_outputs_are_probabilities_with_abstain(model: DispositionModel) -> None:
