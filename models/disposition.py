@@ -33,7 +33,9 @@ A region learned from wording is a guess when the report names no place at all, 
 rules out; ``region_text_weight=0`` turns it off (top-1 0.316 instead of 0.418 on the same folds).
 
 ``abstain`` is true when the best suggestion's probability is under ``abstain_threshold``, as for
-the agency router. ``predict_proba`` covers ``classes_`` (seen instansi and every kind alone);
+the agency router, and also when its region rests on learned wording alone (no place named): the
+inner-fold choice keeps those regions because they rank better, and the abstain mark keeps the
+issue's rule that a report naming no place does not get a region as if it were known. ``predict_proba`` covers ``classes_`` (seen instansi and every kind alone);
 ``predict_records`` / ``top_k`` / ``predict`` rank the composed suggestions, unseen ones included.
 """
 
@@ -55,6 +57,16 @@ from lapor_triage.models.region_choice import LevelPrior, OptionModel, option_ro
 from lapor_triage.models.regions import Candidate, RegionFinder
 
 NAME_MAP_FILE = "name_map.json"
+
+
+LEARNED_EVIDENCE = "kata-kata laporan (dipelajari)"
+
+
+def _region_guessed(suggestion: Mapping[str, Any]) -> bool:
+    """A regional suggestion whose only evidence is the learned wording, no named place."""
+    return bool(suggestion.get("region")) and list(suggestion.get("evidence") or []) == [
+        LEARNED_EVIDENCE
+    ]
 
 
 class _Tally:
@@ -414,7 +426,7 @@ class DispositionModel(Predictor):
                 cand = table[region] = Candidate(region, level)
             cand.score += self.region_text_weight * float(row[j])
             if not cand.evidence:
-                cand.evidence.append("kata-kata laporan (dipelajari)")
+                cand.evidence.append(LEARNED_EVIDENCE)
         return {lv: sorted(t.values(), key=lambda c: (-c.score, c.region)) for lv, t in out.items()}
 
     def predict_proba(self, X: Sequence[Record]) -> np.ndarray:
@@ -454,7 +466,9 @@ class DispositionModel(Predictor):
                     "kind": best["kind"],
                     "region": best["region"],
                     "evidence": best["evidence"],
-                    "abstain": bool(best["probability"] < self.abstain_threshold),
+                    "abstain": bool(
+                        best["probability"] < self.abstain_threshold or _region_guessed(best)
+                    ),
                 }
             )
         return out

@@ -125,6 +125,11 @@ def test_a_report_naming_no_place_gets_a_region_free_suggestion(model: Dispositi
         learned = s["evidence"] == ["kata-kata laporan (dipelajari)"]
         never_alone = "none" not in model.level_probs(s["kind"])
         assert s["region"] is None or learned or never_alone, s
+    # a region guessed from the wording alone is never offered as sure: the answer abstains
+    guessed, named = model.predict_records([text, "smg lampu jalan mati"])
+    assert guessed["region"] and guessed["evidence"] == ["kata-kata laporan (dipelajari)"]
+    assert guessed["abstain"] is True
+    assert named["evidence"] == ["smg"] and named["abstain"] is False
     X, y = _training_set()
     model = DispositionModel(min_df=1, region_text_weight=0.0).fit(X, y)
     out = model.predict_records([text])[0]
