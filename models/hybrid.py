@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax, softmax
 
-from lapor_triage.models.base import Predictor, Record, record_text, register
+from lapor_triage.models.base import Predictor, Record, check_fit_input, record_text, register
 
 
 class _HybridBase(Predictor):
@@ -46,15 +46,7 @@ class _HybridBase(Predictor):
         max_seq_length: int = 256,
         random_state: int = 0,
     ) -> None:
-        self.encoder = encoder
-        self.tfidf_weight = tfidf_weight
-        self.tune_weight = tune_weight
-        self.C = C
-        self.class_weight = class_weight
-        self.tfidf_params = tfidf_params
-        self.batch_size = batch_size
-        self.max_seq_length = max_seq_length
-        self.random_state = random_state
+        self._store_params(locals())
 
     # --- subclass hooks ----------------------------------------------------------------------
     def _make_tfidf(self) -> Predictor:
@@ -101,10 +93,7 @@ class _HybridBase(Predictor):
         y: Sequence[str],
         sample_weight: Sequence[float] | None = None,
     ) -> _HybridBase:
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
-        if len(X) == 0:
-            raise ValueError("cannot fit on zero examples")
+        check_fit_input(X, y)
         if not 0.0 <= float(self.tfidf_weight) <= 1.0:
             raise ValueError(f"tfidf_weight must be in [0, 1], not {self.tfidf_weight}")
         X = list(X)
@@ -236,17 +225,7 @@ class HybridReportTypeClassifier(_HybridBase):
         max_seq_length: int = 256,
         random_state: int = 0,
     ) -> None:
-        super().__init__(
-            encoder=encoder,
-            tfidf_weight=tfidf_weight,
-            tune_weight=tune_weight,
-            C=C,
-            class_weight=class_weight,
-            tfidf_params=tfidf_params,
-            batch_size=batch_size,
-            max_seq_length=max_seq_length,
-            random_state=random_state,
-        )
+        self._store_params(locals())
 
     def _make_tfidf(self) -> Predictor:
         from lapor_triage.models.report_type import ReportTypeClassifier
@@ -274,18 +253,7 @@ class HybridAgencyRouter(_HybridBase):
         max_seq_length: int = 256,
         random_state: int = 0,
     ) -> None:
-        super().__init__(
-            encoder=encoder,
-            tfidf_weight=tfidf_weight,
-            tune_weight=tune_weight,
-            C=C,
-            class_weight=class_weight,
-            tfidf_params=tfidf_params,
-            batch_size=batch_size,
-            max_seq_length=max_seq_length,
-            random_state=random_state,
-        )
-        self.abstain_threshold = abstain_threshold
+        self._store_params(locals())
 
     def _make_tfidf(self) -> Predictor:
         from lapor_triage.models.agency import AgencyRouter
