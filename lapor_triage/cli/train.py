@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # reply-quality and disposition have loaders of their own (replies; Yth. posts and regional files)
     if config.task in ("report-type", "agency"):
-        from lapor_triage.training.data import file_layouts
+        from lapor_triage.training.data_layouts import file_layouts
 
         for file, layout, columns in file_layouts(
             config.data, config.task, config.text_column, config.label_column
