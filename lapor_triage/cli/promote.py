@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-TASKS = ("report-type", "agency", "reply-quality", "disposition")
+from lapor_triage.cli.common import add_command, fail
+from lapor_triage.training.config import TASKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "promote",
         help="make a registered model version the champion (if it is not worse)",
         description=(
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "model was fitted on it; the difference is shown with a paired bootstrap 95% "
             "interval. Exit 0 when promoted, 1 when refused."
         ),
+        func=run,
     )
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--version", required=True, type=int, help="registered model version")
@@ -44,7 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(an eval_split.jsonl, or any training data file of the task)"
         ),
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
             reason=args.reason,
         )
     except registry.RegistryError as exc:
-        print(f"lapor-triage promote: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("promote", exc)
     print_result(console, result)
     return 0 if result.promoted else 1
 
