@@ -51,12 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from lapor_triage.training import registry
+    from lapor_triage.training import promotion, registry
 
     console = Console()
     eval_data = load_eval_data(args.task, args.eval_data) if args.eval_data else None
     try:
-        result = registry.promote(
+        result = promotion.promote(
             args.task,
             args.version,
             margin=args.margin,
@@ -113,7 +113,7 @@ def load_eval_data(task: str, path: Path) -> tuple[list[Any], list[str]]:
         except json.JSONDecodeError:
             row = None
         if isinstance(row, dict) and "record" in row and "label" in row:
-            from lapor_triage.training.tracking import read_eval_split
+            from lapor_triage.training.eval_split import read_eval_split
 
             return read_eval_split(path.read_text(encoding="utf-8"), str(path))
     from lapor_triage.training.loop import load_task_data, task_record
