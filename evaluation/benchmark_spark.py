@@ -95,7 +95,7 @@ def train_and_register(task: str = "report-type", output: Path | None = None) ->
     """Train ``task`` on the shipped demo data, log and register the run in the current
     ``LAPOR_TRIAGE_HOME``'s MLflow store, make it the champion; return the alias URI."""
     from lapor_triage.paths import datasets_dir, var_dir
-    from lapor_triage.training import registry
+    from lapor_triage.training import promotion, registry
     from lapor_triage.training.config import TrainConfig
     from lapor_triage.training.defaults import DEMO_SOURCES
     from lapor_triage.training.loop import run_training
@@ -111,7 +111,7 @@ def train_and_register(task: str = "report-type", output: Path | None = None) ->
     result = run_training(config)
     if result.tracking is None or result.tracking.model_version is None:
         raise RuntimeError("the training run was not registered in MLflow")
-    registry.promote(task, result.tracking.model_version)
+    promotion.promote(task, result.tracking.model_version)
     return f"models:/{registered_model_name(task)}@{registry.CHAMPION}"
 
 

@@ -33,21 +33,22 @@ import argparse
 import asyncio
 import json
 import os
-import random
-import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
+from lapor_triage.evaluation.load_client import (
+    Connection,
+    CpuMeter,
+    PhaseResult,
+    make_bodies,
+)
+from lapor_triage.evaluation.load_server import start_server
+from lapor_triage.evaluation.load_wrk import run_wrk
 
-ROOT = Path(__file__).resolve().parents[1]
 FALLBACK_TEXTS = [
     "Jalan di depan pasar berlubang besar dan membahayakan pengendara motor.",
     "Lampu penerangan jalan umum di Jalan Melati padam sejak seminggu.",
@@ -56,175 +57,6 @@ FALLBACK_TEXTS = [
     "Mohon dibangun taman bermain anak di lahan kosong dekat balai warga.",
     "Antrean di puskesmas sangat panjang dan petugas pendaftaran hanya satu.",
 ]
-
-
-# --- a minimal HTTP/1.1 client ---------------------------------------------------------------
-class Connection:
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def request(
-        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        if self.writer is None:
-            await self.open()
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if body or method == "POST":
-            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        await self.writer.drain()
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        status = int(status_line.split(" ", 2)[1])
-        length, chunked, close = 0, False, False
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-            elif name == "connection" and "close" in value.lower():
-                close = True
-        if chunked:
-            data = bytearray()
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
-                if size == 0:
-                    await self.reader.readuntil(b"\r\n")
-                    break
-                data += await self.reader.readexactly(size + 2)
-                del data[-2:]
-            payload = bytes(data)
-        else:
-            payload = await self.reader.readexactly(length)
-        if close:
-            await self.close()
-        return status, payload
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            try:
-                await self.writer.wait_closed()
-            except OSError:
-                pass
-        self.reader = self.writer = None
-
-
-# --- CPU accounting ---------------------------------------------------------------------------
-def process_tree_cpu(pid: int | None) -> float | None:
-    """CPU seconds (user + system) used so far by ``pid`` and its descendants (Linux /proc)."""
-    if pid is None or not Path("/proc").is_dir():
-        return None
-    tick = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, (ppid, _) in stats.items():
-            if ppid == parent and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(stats[p][1] for p in tree if p in stats)
-
-
-class CpuMeter:
-    """CPU seconds of this process (the client) and of the server's process tree over a phase."""
-
-    def __init__(self, server_pid: int | None):
-        self.server_pid = server_pid
-        self.client0 = time.process_time()
-        self.server0 = process_tree_cpu(server_pid)
-
-    def note(self, elapsed: float) -> str:
-        client = time.process_time() - self.client0
-        text = f"CPU: client {client:.1f} s ({100 * client / max(elapsed, 1e-9):.0f}% of a core)"
-        server1 = process_tree_cpu(self.server_pid)
-        if self.server0 is not None and server1 is not None:
-            server = server1 - self.server0
-            text += f", server {server:.1f} s ({100 * server / max(elapsed, 1e-9):.0f}%)"
-        return text
-
-
-# --- phases ----------------------------------------------------------------------------------
-@dataclass
-class PhaseResult:
-    name: str
-    items_per_request: int
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
-    note: str = ""
-    requests_override: int | None = None  # wrk counts requests itself
-    percentiles_ms: dict[int, float] | None = None  # wrk reports percentiles, not latencies
-
-    def add_note(self, text: str) -> None:
-        self.note = f"{self.note}; {text}" if self.note else text
-
-    @property
-    def requests(self) -> int:
-        if self.requests_override is not None:
-            return self.requests_override
-        return len(self.latencies) + len(self.errors)
-
-    def row(self) -> dict[str, float | int | str]:
-        if self.percentiles_ms is not None:
-            ok = self.requests - len(self.errors)
-            pct = self.percentiles_ms
-            return {
-                "phase": self.name,
-                "requests": self.requests,
-                "errors": len(self.errors),
-                "req_per_s": ok / self.elapsed if self.elapsed else 0.0,
-                "reports_per_s": ok * self.items_per_request / self.elapsed if self.elapsed else 0,
-                "p50_ms": pct.get(50, float("nan")),
-                "p95_ms": float("nan"),  # wrk prints 50/75/90/99
-                "p99_ms": pct.get(99, float("nan")),
-                "max_ms": pct.get(100, float("nan")),
-                "note": self.note,
-            }
-        lat = np.array(self.latencies) * 1000 if self.latencies else np.array([np.nan])
-        ok = len(self.latencies)
-        return {
-            "phase": self.name,
-            "requests": self.requests,
-            "errors": len(self.errors),
-            "req_per_s": ok / self.elapsed if self.elapsed else 0.0,
-            "reports_per_s": ok * self.items_per_request / self.elapsed if self.elapsed else 0.0,
-            "p50_ms": float(np.percentile(lat, 50)),
-            "p95_ms": float(np.percentile(lat, 95)),
-            "p99_ms": float(np.percentile(lat, 99)),
-            "max_ms": float(np.max(lat)),
-            "note": self.note,
-        }
-
-
-N_BODIES = 256  # distinct request bodies per phase (random demo reports: not one text repeated)
-
-
-def triage_body(texts: list[str], rng: random.Random, n: int, start: int) -> bytes:
-    reports = [{"id": str(start + i), "judul": "", "isi": rng.choice(texts)} for i in range(n)]
-    return json.dumps({"reports": reports}).encode()
-
-
-def make_bodies(texts: list[str], per_request: int) -> list[bytes]:
-    rng = random.Random(0)
-    return [triage_body(texts, rng, per_request, i * per_request) for i in range(N_BODIES)]
 
 
 async def run_phase(
@@ -402,167 +234,51 @@ async def main_async(
     )
     if warm.errors:
         raise SystemExit(f"warm-up failed: {warm.errors[:3]}")
-    single = await measured(
-        host,
-        port,
-        run_phase(
-            f"single x{args.clients} clients",
-            host,
-            port,
-            key,
-            texts,
-            clients=args.clients,
-            per_request=1,
-            max_requests=args.requests,
-            max_seconds=args.seconds,
-        ),
-        server_pid,
-    )
-    rows.append(single.row())
-    if args.wrk:
-        rows.append(run_wrk(args, host, port, key, texts, server_pid).row())
-    batch = await measured(
-        host,
-        port,
-        run_phase(
-            f"batch of {args.batch} x{args.batch_clients} clients",
-            host,
-            port,
-            key,
-            texts,
-            clients=args.batch_clients,
-            per_request=args.batch,
-            max_requests=args.batches,
-            max_seconds=args.seconds,
-        ),
-        server_pid,
-    )
-    rows.append(batch.row())
-    if args.reloads:
-        spacing = max(0.5, min(args.seconds, args.requests / 400) / (args.reloads + 1))
-        reload = await measured(
+
+    async def phase(name: str, clients: int, per_request: int, max_requests: int, during=None):
+        """One measured phase of ``clients`` concurrent clients (``--seconds`` at most)."""
+        return await measured(
             host,
             port,
             run_phase(
-                f"single x{args.clients} + {args.reloads} reloads",
+                name,
                 host,
                 port,
                 key,
                 texts,
-                clients=args.clients,
-                per_request=1,
-                max_requests=args.requests,
+                clients=clients,
+                per_request=per_request,
+                max_requests=max_requests,
                 max_seconds=args.seconds,
-                during=lambda: reloads_then_followers(host, port, key, args.reloads, spacing),
+                during=during,
             ),
             server_pid,
+        )
+
+    single = await phase(f"single x{args.clients} clients", args.clients, 1, args.requests)
+    rows.append(single.row())
+    if args.wrk:
+        rows.append(run_wrk(args, host, port, key, texts, server_pid).row())
+    batch = await phase(
+        f"batch of {args.batch} x{args.batch_clients} clients",
+        args.batch_clients,
+        args.batch,
+        args.batches,
+    )
+    rows.append(batch.row())
+    if args.reloads:
+        spacing = max(0.5, min(args.seconds, args.requests / 400) / (args.reloads + 1))
+        reload = await phase(
+            f"single x{args.clients} + {args.reloads} reloads",
+            args.clients,
+            1,
+            args.requests,
+            during=lambda: reloads_then_followers(host, port, key, args.reloads, spacing),
         )
         rows.append(reload.row())
         for err in reload.errors[:5]:
             print("  reload-phase error:", err, file=sys.stderr)
     return rows
-
-
-# --- wrk (optional) ---------------------------------------------------------------------------
-def _lua_string(data: bytes) -> str:
-    text = data.decode()
-    level = 1
-    while f"]{'=' * level}]" in text:
-        level += 1
-    return f"[{'=' * level}[{text}]{'=' * level}]"
-
-
-def _ms(value: str) -> float:
-    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)):
-        if value.endswith(unit):
-            return float(value[: -len(unit)]) * factor
-    return float(value)
-
-
-def parse_wrk(output: str) -> tuple[int, int, float, dict[int, float]]:
-    """(requests, errors, seconds, {percentile: ms}) from ``wrk --latency`` output."""
-    requests, errors, seconds, pct = 0, 0, 0.0, {}
-    in_dist = False
-    for line in output.splitlines():
-        words = line.split()
-        if "Latency Distribution" in line:
-            in_dist = True
-            continue
-        if in_dist and len(words) == 2 and words[0].endswith("%"):
-            pct[int(float(words[0][:-1]))] = _ms(words[1])
-            continue
-        in_dist = False
-        if len(words) >= 5 and words[1] == "requests" and words[2] == "in":
-            requests, seconds = int(words[0]), _ms(words[3].rstrip(",")) / 1000
-        elif line.strip().startswith("Non-2xx or 3xx responses:"):
-            errors += int(words[-1])
-        elif line.strip().startswith("Socket errors:"):
-            errors += sum(int(w.rstrip(",")) for w in words if w.rstrip(",").isdigit())
-        elif words[:1] == ["Latency"] and len(words) >= 5:
-            pct[100] = _ms(words[3])  # the maximum
-    return requests, errors, seconds, pct
-
-
-def run_wrk(
-    args: argparse.Namespace,
-    host: str,
-    port: int,
-    key: str,
-    texts: list[str],
-    server_pid: int | None,
-) -> PhaseResult:
-    """The single-report phase driven by wrk (same bodies, ``--clients`` connections)."""
-    result = PhaseResult(f"wrk: single x{args.clients} conns", 1)
-    exe = shutil.which("wrk")
-    if exe is None:
-        result.add_note("wrk is not on PATH: skipped")
-        result.percentiles_ms, result.requests_override = {}, 0
-        return result
-    bodies = make_bodies(texts, 1)
-    script = "\n".join(
-        [
-            "local bodies = {" + ",\n".join(_lua_string(b) for b in bodies) + "}",
-            "local i = 0",
-            'wrk.method = "POST"',
-            f'wrk.headers["X-API-Key"] = "{key}"',
-            'wrk.headers["Content-Type"] = "application/json"',
-            "request = function()",
-            "  i = i + 1",
-            '  return wrk.format(nil, "/v1/reports/triage", nil, bodies[(i % #bodies) + 1])',
-            "end",
-        ]
-    )
-    with tempfile.TemporaryDirectory(prefix="lapor-wrk-") as tmp:
-        path = Path(tmp) / "triage.lua"
-        path.write_text(script)
-        cpu = CpuMeter(server_pid)
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [
-                exe,
-                "-t1",
-                f"-c{args.clients}",
-                f"-d{int(args.wrk_seconds)}s",
-                "--latency",
-                "-s",
-                str(path),
-                f"http://{host}:{port}/v1/reports/triage",
-            ],  # fmt: skip
-            capture_output=True,
-            text=True,
-            timeout=args.wrk_seconds + 60,
-        )
-        elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        result.errors.append(f"wrk exited {proc.returncode}: {proc.stderr[:200]}")
-    requests, errors, seconds, pct = parse_wrk(proc.stdout)
-    result.requests_override = requests
-    result.errors += ["wrk: non-2xx or socket error"] * errors
-    result.elapsed = seconds or elapsed
-    result.percentiles_ms = pct
-    result.add_note(cpu.note(elapsed).replace("client", "this process (not wrk)"))
-    result.add_note("wrk prints p50/p75/p90/p99 only; max from its Latency line")
-    return result
 
 
 def load_texts() -> list[str]:
@@ -578,57 +294,6 @@ def load_texts() -> list[str]:
     except Exception as exc:  # demo data or loader unavailable
         print(f"(using built-in texts: {exc})", file=sys.stderr)
     return FALLBACK_TEXTS
-
-
-# --- running the server --------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(workers: int, log_path: Path) -> tuple[subprocess.Popen, int, str]:
-    """``lapor-triage serve`` on a free port with a throw-away database and a bootstrap key."""
-    port = free_port()
-    key = f"lt_loadtest_{secrets.token_urlsafe(24)}"
-    env = dict(os.environ)
-    env.update(
-        LAPOR_ENV="development",
-        LAPOR_BOOTSTRAP_ADMIN_KEY=key,
-        LAPOR_DATABASE_URL=f"sqlite:///{log_path.parent / 'loadtest.db'}",
-    )
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lapor_triage",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 900  # the first run trains the default models
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the service exited ({proc.returncode}); see {log_path}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        raise SystemExit(f"the service did not start; see {log_path}")
-    return proc, port, key
 
 
 def print_table(rows: list[dict]) -> None:

@@ -121,6 +121,23 @@ class Evaluation:
 BASELINE = ModelSpec("baseline")
 DEFAULT = ModelSpec("default", {})
 
+
+def _agency_models(what: str, param: str, values: tuple[float, ...]) -> tuple[ModelSpec, ...]:
+    """The agency router's table: baseline, default, without the office catalogue, and with
+    ``param`` chosen among ``values`` on inner folds."""
+    return (
+        BASELINE,
+        DEFAULT,
+        ModelSpec("default without catalogue", {"catalogue": False}, variant=True),
+        ModelSpec(
+            f"default, {what} chosen on inner folds",
+            {},
+            grid=tuple({param: v} for v in values),
+            variant=True,
+        ),
+    )
+
+
 EVALUATIONS = (
     Evaluation(
         "report-type",
@@ -147,17 +164,7 @@ EVALUATIONS = (
         (SURABAYA,),
         "top1_accuracy",
         {"top1_accuracy": 0.78, "top3_accuracy": 0.91},
-        (
-            BASELINE,
-            DEFAULT,
-            ModelSpec("default without catalogue", {"catalogue": False}, variant=True),
-            ModelSpec(
-                "default, location weight chosen on inner folds",
-                {},
-                grid=({"location_weight": 0.15}, {"location_weight": 0.5}),
-                variant=True,
-            ),
-        ),
+        _agency_models("location weight", "location_weight", (0.15, 0.5)),
     ),
     Evaluation(
         "agency-kab-bandung",
@@ -165,17 +172,7 @@ EVALUATIONS = (
         (KAB_BANDUNG,),
         "top1_accuracy",
         {"top1_accuracy": 0.70, "top3_accuracy": 0.87},
-        (
-            BASELINE,
-            DEFAULT,
-            ModelSpec("default without catalogue", {"catalogue": False}, variant=True),
-            ModelSpec(
-                "default, C chosen on inner folds",
-                {},
-                grid=({"C": 0.2}, {"C": 0.5}, {"C": 1.0}),
-                variant=True,
-            ),
-        ),
+        _agency_models("C", "C", (0.2, 0.5, 1.0)),
     ),
     Evaluation(
         "reply-quality",

@@ -30,15 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lapor_triage.evaluation.protocol import PlainBaseline  # one baseline for every table
-from lapor_triage.paths import home, shared_data_dir
+from lapor_triage.evaluation.protocol import (  # one baseline and one set of files for every table
+    DEFAULT_DATA_DIR,
+    KAB_BANDUNG,
+    SAMARINDA,
+    SURABAYA,
+    PlainBaseline,
+)
+from lapor_triage.paths import home
 from lapor_triage.training.metrics import classification_metrics
-
-DEFAULT_DATA_DIR = shared_data_dir()
-
-KAB_BANDUNG = "lapor_export_kab_bandung_2021_2024.xlsx"
-SAMARINDA = "lapor_export_kota_samarinda_2024.csv"
-SURABAYA = "surabaya_media_center_2022_2023.csv"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from lapor_triage.models.base import Predictor, Record, register
+from lapor_triage.models.base import Record, check_fit_input, register
 from lapor_triage.models.features import (
     LOCATION_FIELDS,
     CalibratedLinear,
@@ -46,6 +46,7 @@ from lapor_triage.models.features import (
     recency_weights,
     record_location,
 )
+from lapor_triage.models.text_predictor import TextFeaturePredictor
 
 OFFICE_KINDS = ("kelurahan", "kecamatan")
 _OFFICE_RE = {
@@ -65,7 +66,7 @@ def office_of(label: str) -> tuple[str, str] | None:
 
 
 @register
-class AgencyRouter(Predictor):
+class AgencyRouter(TextFeaturePredictor):
     """Ranked agencies with calibrated probabilities; ``abstain`` when the best is unsure."""
 
     task = "agency"
@@ -94,45 +95,18 @@ class AgencyRouter(Predictor):
         knn_k: int = 10,
         random_state: int = 0,
     ) -> None:
-        self.max_features = max_features
-        self.word_ngram_range = word_ngram_range
-        self.char_ngram_range = char_ngram_range
-        self.min_df = min_df
-        self.C = C
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.cv = cv
-        self.calibration_folds = calibration_folds
-        self.abstain_threshold = abstain_threshold
-        self.use_location = use_location
-        self.location_weight = location_weight
-        self.location_offices = location_offices
-        self.min_count = min_count
-        self.recency_half_life = recency_half_life
-        self.catalogue = catalogue
-        self.catalogue_weight = catalogue_weight
-        self.encoder = encoder
-        self.knn_weight = knn_weight
-        self.knn_k = knn_k
-        self.random_state = random_state
+        self._store_params(locals())
 
     # --- learning ----------------------------------------------------------------------------
-    def _featurize(self, X: Sequence[Record], fit: bool = False) -> Any:
-        if fit:
-            self.features_ = TextFeatures(
-                word_ngram_range=self.word_ngram_range,
-                char_ngram_range=self.char_ngram_range,
-                max_features=self.max_features,
-                min_df=self.min_df,
-                fields=LOCATION_FIELDS if self.use_location else (),
-                field_weight=self.location_weight,
-            ).fit(X)
-        feats = self.features_.transform(X)
-        if self.encoder:
-            from lapor_triage.models.embeddings import embedding_block
-
-            feats = embedding_block(self, X, feats, fit=fit)
-        return feats
+    def _text_features(self) -> TextFeatures:
+        return TextFeatures(
+            word_ngram_range=self.word_ngram_range,
+            char_ngram_range=self.char_ngram_range,
+            max_features=self.max_features,
+            min_df=self.min_df,
+            fields=LOCATION_FIELDS if self.use_location else (),
+            field_weight=self.location_weight,
+        )
 
     def _internal_labels(self, X: Sequence[Record], y: list[str]) -> list[str]:
         """Replace 'the office of the record's own location' by the pooled class."""
@@ -153,10 +127,7 @@ class AgencyRouter(Predictor):
         y: Sequence[str],
         sample_weight: Sequence[float] | None = None,
     ) -> AgencyRouter:
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
-        if len(X) == 0:
-            raise ValueError("cannot fit on zero examples")
+        check_fit_input(X, y)
         y = [str(v) for v in y]
         X = list(X)
         sw = recency_weights(X, self.recency_half_life, sample_weight)

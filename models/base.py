@@ -60,6 +60,13 @@ class Predictor(ABC):
     task: ClassVar[str] = ""
 
     # --- hyperparameters -------------------------------------------------------------------
+    def _store_params(self, params: Mapping[str, Any]) -> None:
+        """Keep each constructor argument as the attribute of its name; ``__init__`` calls
+        ``self._store_params(locals())`` first. ``get_params`` reads them back by the signature."""
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     def get_params(self) -> dict[str, Any]:
         import inspect
 
@@ -286,6 +293,14 @@ class _legacy_module_names:
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+
+
+def check_fit_input(X: Sequence[Record], y: Sequence[Any]) -> None:
+    """Raise ValueError unless ``X`` and ``y`` are non-empty and of the same length."""
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
+    if len(X) == 0:
+        raise ValueError("cannot fit on zero examples")
 
 
 def record_text(record: Record, key: str = "text") -> str:

@@ -28,33 +28,22 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax, softmax
 
-from lapor_triage.models.base import Predictor, Record, record_text, register
+from lapor_triage.models.base import Predictor, Record, check_fit_input, record_text, register
 
 
 class _HybridBase(Predictor):
     """Shared fitting and fusion; subclasses name the TF-IDF model and the class weighting."""
 
-    def __init__(
-        self,
-        encoder: str = "usem3",
-        tfidf_weight: float = 0.5,
-        tune_weight: bool = False,
-        C: float = 0.05,
-        class_weight: str | None = None,
-        tfidf_params: dict[str, Any] | None = None,
-        batch_size: int = 32,
-        max_seq_length: int = 256,
-        random_state: int = 0,
-    ) -> None:
-        self.encoder = encoder
-        self.tfidf_weight = tfidf_weight
-        self.tune_weight = tune_weight
-        self.C = C
-        self.class_weight = class_weight
-        self.tfidf_params = tfidf_params
-        self.batch_size = batch_size
-        self.max_seq_length = max_seq_length
-        self.random_state = random_state
+    # Hyperparameters, set by each subclass's ``__init__`` (its signature names the defaults).
+    encoder: str
+    tfidf_weight: float
+    tune_weight: bool
+    C: float
+    class_weight: str | None
+    tfidf_params: dict[str, Any] | None
+    batch_size: int
+    max_seq_length: int
+    random_state: int
 
     # --- subclass hooks ----------------------------------------------------------------------
     def _make_tfidf(self) -> Predictor:
@@ -101,10 +90,7 @@ class _HybridBase(Predictor):
         y: Sequence[str],
         sample_weight: Sequence[float] | None = None,
     ) -> _HybridBase:
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
-        if len(X) == 0:
-            raise ValueError("cannot fit on zero examples")
+        check_fit_input(X, y)
         if not 0.0 <= float(self.tfidf_weight) <= 1.0:
             raise ValueError(f"tfidf_weight must be in [0, 1], not {self.tfidf_weight}")
         X = list(X)
@@ -236,17 +222,7 @@ class HybridReportTypeClassifier(_HybridBase):
         max_seq_length: int = 256,
         random_state: int = 0,
     ) -> None:
-        super().__init__(
-            encoder=encoder,
-            tfidf_weight=tfidf_weight,
-            tune_weight=tune_weight,
-            C=C,
-            class_weight=class_weight,
-            tfidf_params=tfidf_params,
-            batch_size=batch_size,
-            max_seq_length=max_seq_length,
-            random_state=random_state,
-        )
+        self._store_params(locals())
 
     def _make_tfidf(self) -> Predictor:
         from lapor_triage.models.report_type import ReportTypeClassifier
@@ -274,18 +250,7 @@ class HybridAgencyRouter(_HybridBase):
         max_seq_length: int = 256,
         random_state: int = 0,
     ) -> None:
-        super().__init__(
-            encoder=encoder,
-            tfidf_weight=tfidf_weight,
-            tune_weight=tune_weight,
-            C=C,
-            class_weight=class_weight,
-            tfidf_params=tfidf_params,
-            batch_size=batch_size,
-            max_seq_length=max_seq_length,
-            random_state=random_state,
-        )
-        self.abstain_threshold = abstain_threshold
+        self._store_params(locals())
 
     def _make_tfidf(self) -> Predictor:
         from lapor_triage.models.agency import AgencyRouter

@@ -23,8 +23,9 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.metrics import f1_score
 
-from lapor_triage.models.base import Predictor, Record, register
+from lapor_triage.models.base import Record, check_fit_input, register
 from lapor_triage.models.features import CalibratedLinear, TextFeatures, recency_weights
+from lapor_triage.models.text_predictor import TextFeaturePredictor
 
 REPORT_TYPES = ("pengaduan", "aspirasi", "permintaan_informasi")
 
@@ -74,7 +75,7 @@ def _group_of(record: Record, field: str) -> str:
 
 
 @register
-class ReportTypeClassifier(Predictor):
+class ReportTypeClassifier(TextFeaturePredictor):
     """Pengaduan / aspirasi / permintaan_informasi from the report title and body."""
 
     task = "report-type"
@@ -101,45 +102,20 @@ class ReportTypeClassifier(Predictor):
         encoder: str | None = None,
         random_state: int = 0,
     ) -> None:
-        self.max_features = max_features
-        self.word_ngram_range = word_ngram_range
-        self.char_ngram_range = char_ngram_range
-        self.min_df = min_df
-        self.C = C
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.cv = cv
-        self.cues = cues
-        self.cue_weight = cue_weight
-        self.fields = fields
-        self.field_weight = field_weight
-        self.tune_bias = tune_bias
-        self.bias_shrink = bias_shrink
-        self.bias_by = bias_by
-        self.bias_min_rows = bias_min_rows
-        self.recency_half_life = recency_half_life
-        self.encoder = encoder
-        self.random_state = random_state
+        self._store_params(locals())
 
     # --- learning ----------------------------------------------------------------------------
-    def _featurize(self, X: Sequence[Record], fit: bool = False) -> Any:
-        if fit:
-            self.features_ = TextFeatures(
-                word_ngram_range=self.word_ngram_range,
-                char_ngram_range=self.char_ngram_range,
-                max_features=self.max_features,
-                min_df=self.min_df,
-                cues=self.cues,
-                cue_weight=self.cue_weight,
-                fields=tuple(self.fields),
-                field_weight=self.field_weight,
-            ).fit(X)
-        feats = self.features_.transform(X)
-        if self.encoder:
-            from lapor_triage.models.embeddings import embedding_block
-
-            feats = embedding_block(self, X, feats, fit=fit)
-        return feats
+    def _text_features(self) -> TextFeatures:
+        return TextFeatures(
+            word_ngram_range=self.word_ngram_range,
+            char_ngram_range=self.char_ngram_range,
+            max_features=self.max_features,
+            min_df=self.min_df,
+            cues=self.cues,
+            cue_weight=self.cue_weight,
+            fields=tuple(self.fields),
+            field_weight=self.field_weight,
+        )
 
     def fit(
         self,
@@ -147,10 +123,7 @@ class ReportTypeClassifier(Predictor):
         y: Sequence[str],
         sample_weight: Sequence[float] | None = None,
     ) -> ReportTypeClassifier:
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} items but y has {len(y)} labels")
-        if len(X) == 0:
-            raise ValueError("cannot fit on zero examples")
+        check_fit_input(X, y)
         feats = self._featurize(X, fit=True)
         self.clf_ = CalibratedLinear(
             C=self.C,

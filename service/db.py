@@ -47,6 +47,16 @@ def masked(value: Any) -> Any:
 class Database:
     """One engine and session factory. ``schema`` puts the tables in a PostgreSQL schema."""
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        """The database the service settings name (``LAPOR_DATABASE_URL``, its schema and the
+        SQLite busy timeout)."""
+        return cls(
+            settings.sqlalchemy_url,
+            schema=settings.database_schema,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+
     def __init__(self, url: str, *, schema: str | None = None, busy_timeout_ms: int = 10_000):
         self.url = url
         self.schema = schema

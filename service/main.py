@@ -47,11 +47,7 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
     if settings.pepper.get_secret_value() == DEFAULT_PEPPER:
         log.warning("using the development pepper for API keys: set LAPOR_PEPPER in production")
 
-    db = Database(
-        settings.sqlalchemy_url,
-        schema=settings.database_schema,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-    )
+    db = Database.from_settings(settings)
     db.prepare(upgrade=settings.env != "production")
     bootstrap = settings.bootstrap_admin_key
     keys = KeyStore(

@@ -164,11 +164,8 @@ def through_pyfunc(model_dir: Path, task: str, reports: list[dict], caplog) -> d
     import mlflow
 
     from lapor_triage.models.base import load_model
-    from lapor_triage.training.tracking import (
-        ensure_experiment,
-        ensure_local_store,
-        log_pyfunc_model,
-    )
+    from lapor_triage.training.logged_model import log_pyfunc_model
+    from lapor_triage.training.tracking import ensure_experiment, ensure_local_store
 
     ensure_local_store()
     predictor = load_model(model_dir)
@@ -285,7 +282,7 @@ def test_predict_cli_names_the_row_and_field_of_a_bad_value(contract_models, tmp
 
 def test_every_interface_declares_the_fields():
     from lapor_triage.service.schemas.reports import ReportIn
-    from lapor_triage.training.tracking import model_signature
+    from lapor_triage.training.logged_model import model_signature
 
     assert set(REPORT_FIELDS) <= set(ReportIn.model_fields)
     for name in REPORT_FIELDS:

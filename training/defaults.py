@@ -92,13 +92,13 @@ def ensure_default_models(
 
 def _make_champion_if_none(task: str, version: int) -> str:
     """Give ``version`` the ``champion`` alias when ``task`` has no champion; say what happened."""
-    from lapor_triage.training import registry
+    from lapor_triage.training import promotion, registry
 
     name = registry.registered_model_name(task)
     champion = registry.get_champion(task)
     if champion is not None:
         return f"registered {name} version {version} (version {champion.version} stays champion)"
-    registry.promote(
+    promotion.promote(
         task,
         version,
         user=PROMOTED_BY,

@@ -10,6 +10,9 @@ project, created on first use::
 ``MLFLOW_TRACKING_URI`` (or an explicit ``uri``) points at a server or another database instead.
 ``LAPOR_TRIAGE_HOME`` overrides the project root (the folder holding ``mlflow/``).
 
+The logged model is packed by :mod:`~training.logged_model`, the params by
+:mod:`~training.run_params`, the evaluation split by :mod:`~training.eval_split`.
+
 Everything here works offline: telemetry is switched off, pip requirements are given explicitly
 (no inference), and no git/network lookups are made except a local ``git rev-parse``.
 """
@@ -17,30 +20,21 @@ Everything here works offline: telemetry is switched off, pip requirements are g
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import posixpath
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # Must be set before mlflow is imported anywhere: mlflow decides at import time whether to start
 # its telemetry client (which would try the network). Users may still opt in explicitly.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from lapor_triage import __version__  # noqa: E402
-from lapor_triage.errors import DataError  # noqa: E402
-from lapor_triage.fields import REPORT_FIELDS  # noqa: E402
-from lapor_triage.jsonl import json_line, parse_jsonl  # noqa: E402
 from lapor_triage.registry_client import (  # noqa: E402, F401  (the store: one place, re-exported)
     HOME_ENV,
     PYFUNC_MODEL_DIR_KEY,
@@ -60,21 +54,23 @@ from lapor_triage.registry_client import (  # noqa: E402, F401  (the store: one 
     tracking_uri,
 )
 from lapor_triage.text import mask_pii  # noqa: E402
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+from lapor_triage.training.eval_split import EVAL_SPLIT_ARTIFACT, eval_split_jsonl  # noqa: E402
+from lapor_triage.training.logged_model import log_pyfunc_model  # noqa: E402
+from lapor_triage.training.run_params import (  # noqa: E402
+    config_dict,
+    config_yaml,
+    fingerprint_params,
+    flatten_params,
+    git_commit,
+    log_params,
+    metric_key,
+    numeric_metrics,
+)
 
 log = logging.getLogger(__name__)
 
-MODEL_ARTIFACT = "model"  # name of the logged pyfunc model inside a run
-EVAL_SPLIT_ARTIFACT = "eval/eval_split.jsonl"
 FINGERPRINT_ARTIFACT = "data/fingerprint.json"
 CONFIG_ARTIFACT = "config/train_config.yaml"
-# Top-level packages copied into the logged model, so it loads where lapor-triage is not installed
-# (Spark workers, `mlflow models serve` with a virtualenv).
-# What a logged pyfunc model carries as code: (package, sub-folder of the copied lapor_triage).
-CODE_PACKAGES = (("lapor_triage", ""), ("lapor_triage.models", "models"))
-BASE_REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "joblib")
 
 # Tag names (shared with training.registry).
 TAG_TASK = "lapor_triage.task"
@@ -164,7 +160,7 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
     exp_id = ensure_experiment(exp_name, uri)
     predictor = result.predictor
     primary = str(getattr(result, "primary_metric", "") or "")
-    metrics = {k: float(v) for k, v in (result.metrics or {}).items() if _is_number(v)}
+    metrics = numeric_metrics(result.metrics or {})
     fingerprint = dict(getattr(result, "data_fingerprint", None) or {})
     commit, dirty = git_commit(Path(__file__).resolve().parents[1])  # the code, not the data home
     run_name = f"{task}-{type(predictor).__name__}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
@@ -185,8 +181,8 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
     with _quiet_warnings(), mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
         run_id = run.info.run_id
         mlflow.set_tags(tags)
-        params = flatten_params(_config_dict(config), prefix="config")
-        params.update(_fingerprint_params(fingerprint))
+        params = flatten_params(config_dict(config), prefix="config")
+        params.update(fingerprint_params(fingerprint))
         params.update(
             {
                 "primary_metric": primary,
@@ -195,13 +191,13 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
                 "n_classes": str(len(getattr(predictor, "classes_", []))),
             }
         )
-        _log_params(params)
+        log_params(params)
         if metrics:
             mlflow.log_metrics({metric_key(k): v for k, v in metrics.items()})
             if primary in metrics:
                 mlflow.log_metric("primary", metrics[primary])
 
-        mlflow.log_text(_config_yaml(config), CONFIG_ARTIFACT)
+        mlflow.log_text(config_yaml(config), CONFIG_ARTIFACT)
         mlflow.log_dict(fingerprint, FINGERPRINT_ARTIFACT)
         summary = getattr(result, "data_summary", None)
         if summary is not None and hasattr(summary, "render"):
@@ -247,266 +243,10 @@ def _log_training_run(config: Any, result: Any, uri: str, started: float) -> Tra
     return tracked
 
 
-def log_pyfunc_model(result: Any, task: str, eval_records: Sequence[Any] = ()) -> Any:
-    """Log the saved lapor-triage model folder as an MLflow pyfunc model in the active run."""
-    import mlflow
-
-    from lapor_triage.models.pyfunc import MODEL_CODE, predict_frame, records_frame
-
-    predictor = result.predictor
-    example = input_example(task, eval_records)
-    signature = model_signature(task, example, predict_frame(predictor, example))
-    with tempfile.TemporaryDirectory(prefix="lapor-triage-pyfunc-") as tmp:
-        model_copy = _copy_model_folder(Path(result.model_dir), Path(tmp) / "model", result)
-        code = _copy_code(Path(tmp) / "code")
-        model_code = Path(tmp) / "lapor_triage_model.py"
-        model_code.write_text(MODEL_CODE)
-        return mlflow.pyfunc.log_model(
-            name=MODEL_ARTIFACT,
-            python_model=str(model_code),
-            artifacts={PYFUNC_MODEL_DIR_KEY: str(model_copy)},
-            code_paths=[str(p) for p in code],
-            signature=signature,
-            input_example=records_frame(example, task),
-            pip_requirements=pip_requirements(),
-            metadata={"task": task, "lapor_triage_version": __version__},
-        )
-
-
-def input_example(task: str, eval_records: Sequence[Any] = (), n: int = 3) -> list[dict[str, Any]]:
-    """A few PII-masked input rows for the logged model (from the evaluation split when present)."""
-    cols = input_columns(task, eval_records)
-    rows = []
-    for rec in list(eval_records)[:n]:
-        if isinstance(rec, str):
-            rec = {"text": rec}
-        rows.append({c: (mask_pii(str(rec[c])) if rec.get(c) is not None else None) for c in cols})
-    if not rows:
-        if task == "reply-quality":
-            rows = [
-                {
-                    "report_text": "Jalan di depan SDN 3 rusak parah dan berlubang sejak Januari.",
-                    "reply_text": "Terima kasih, laporan Anda akan kami tindak lanjuti.",
-                }
-            ]
-        else:
-            rows = [{"text": "Jalan di depan SDN 3 rusak parah, mohon segera diperbaiki."}]
-    return rows
-
-
-# Record metadata the predictors read (the report fields of lapor_triage.fields, older location
-# fields, the reply's agency): optional model inputs.
-META_COLUMNS = (*REPORT_FIELDS, "kota", "sumber", "agency")
-
-
-def input_columns(task: str, eval_records: Sequence[Any] = ()) -> list[str]:
-    """Model input columns: the text column(s) first, then the metadata the records carry."""
-    required = ["report_text", "reply_text"] if task == "reply-quality" else ["text"]
-    seen = {k for rec in eval_records if isinstance(rec, Mapping) for k in rec}
-    return required + [c for c in META_COLUMNS if c in seen]
-
-
-def model_signature(task: str, example: list[dict[str, Any]], output: pd.DataFrame) -> Any:
-    """Input: the text column(s) + optional metadata strings; output as predicted.
-
-    Reply quality requires ``report_text`` and ``reply_text``. The report tasks take ``text`` or
-    ``judul`` + ``isi`` (all optional in the schema; the wrapper says which is missing).
-    """
-    from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types import ColSpec, DataType, Schema
-
-    required = {"report_text", "reply_text"} if task == "reply-quality" else set()
-    cols = list(example[0]) if example else []
-    if task != "reply-quality":  # every report field, or MLflow drops the column unread
-        head = ["text", "judul", "isi", *REPORT_FIELDS]
-        cols = head + [c for c in cols if c not in head]
-    inputs = Schema([ColSpec(DataType.string, c, required=c in required) for c in cols])
-    outputs = infer_signature(model_output=output).outputs
-    return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def pip_requirements() -> list[str]:
-    """Pinned requirements of the logged model, from the installed versions (no inference)."""
-    reqs = []
-    for dist in ("mlflow", *BASE_REQUIREMENTS):
-        try:
-            reqs.append(f"{dist}=={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            reqs.append(dist)
-    return reqs
-
-
-def eval_split_jsonl(records: Sequence[Any], labels: Sequence[str]) -> str:
-    """The evaluation split as JSONL ({"record": ..., "label": ...}), texts PII-masked."""
-    if len(records) != len(labels):
-        raise ValueError(f"{len(records)} evaluation records but {len(labels)} labels")
-    lines = []
-    for rec, label in zip(records, labels, strict=True):
-        if isinstance(rec, Mapping):
-            rec = {k: (mask_pii(v) if isinstance(v, str) else v) for k, v in rec.items()}
-        else:
-            rec = mask_pii(str(rec))
-        lines.append(json_line({"record": rec, "label": str(label)}))
-    return "\n".join(lines) + "\n"
-
-
-def read_eval_split(text: str, source: str = EVAL_SPLIT_ARTIFACT) -> tuple[list[Any], list[str]]:
-    """Parse ``eval_split_jsonl`` output back to (records, labels).
-
-    Read by :func:`lapor_triage.jsonl.parse_jsonl` (strict); ``source`` names the text in errors.
-    """
-    records, labels = [], []
-    for n, row in parse_jsonl(text, source, allow_empty=True):
-        if "record" not in row or "label" not in row:
-            raise DataError(
-                f"not an evaluation row: keys {sorted(row)}, expected 'record' and 'label'",
-                file=source,
-                line=n,
-            )
-        records.append(row["record"])
-        labels.append(str(row["label"]))
-    return records, labels
-
-
-# --- helpers -------------------------------------------------------------------------------------
-def git_commit(path: Path) -> tuple[str | None, bool]:
-    """(HEAD commit, working tree has uncommitted changes) of the checkout at ``path``."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None, False
-    return (head or None), bool(status)
-
-
-def flatten_params(obj: Any, prefix: str = "") -> dict[str, str]:
-    """Flatten nested config into MLflow params (``a.b.c``); lists become JSON strings."""
-    out: dict[str, str] = {}
-    if isinstance(obj, Mapping):
-        for k, v in obj.items():
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if isinstance(v, Mapping) and v:
-                out.update(flatten_params(v, key))
-            else:
-                out[_param_key(key)] = _param_value(v)
-    else:
-        out[_param_key(prefix or "value")] = _param_value(obj)
-    return out
-
-
-def metric_key(name: str) -> str:
-    """A metric/param name MLflow accepts (per-label metrics may hold any character)."""
-    key = re.sub(r"[^/\w.\- ]", "_", str(name))
-    key = "/".join(part if part not in ("", ".", "..") else "_" for part in key.split("/"))
-    return key if posixpath.normpath(key) == key else key.replace("/", "_")
-
-
-_param_key = metric_key
-
-
-def _param_value(v: Any) -> str:
-    if isinstance(v, str):
-        s = v
-    elif isinstance(v, list | tuple | dict):
-        s = json.dumps(v, ensure_ascii=False, default=str)
-    else:
-        s = str(v)
-    return s if len(s) <= 6000 else s[:5990] + "…"
-
-
-def _log_params(params: dict[str, str]) -> None:
-    import mlflow
-
-    items = list(params.items())
-    for i in range(0, len(items), 100):
-        mlflow.log_params(dict(items[i : i + 100]))
-
-
-def _fingerprint_params(fp: Mapping[str, Any]) -> dict[str, str]:
-    files = fp.get("files") or []
-    params = {
-        "data.n_files": str(len(files)),
-        "data.combined_sha256": str(fp.get("combined_sha256", "")),
-        "data.rows_read": str(sum((fp.get("rows_read") or {}).values())),
-        "data.rows_used": str(sum((fp.get("rows_used") or {}).values())),
-        "data.rows_skipped": str(fp.get("rows_skipped", "")),
-        "data.n_labels": str(len(fp.get("label_counts") or {})),
-    }
-    for key in ("n_train", "n_eval", "duplicates_removed"):
-        if key in fp:
-            params[f"data.{key}"] = str(fp[key])
-    for i, f in enumerate(files[:20]):
-        params[f"data.file{i}"] = f"{f.get('name', f.get('path'))} sha256={f.get('sha256')}"
-    for reason, n in sorted((fp.get("skipped_by_reason") or {}).items()):
-        params[_param_key(f"data.skipped.{reason}")] = str(n)
-    return {k: v for k, v in params.items() if v != ""}
-
-
-def _config_dict(config: Any) -> dict[str, Any]:
-    if hasattr(config, "model_dump"):
-        return config.model_dump(mode="json")
-    if isinstance(config, Mapping):
-        return dict(config)
-    return dict(vars(config))
-
-
-def _config_yaml(config: Any) -> str:
-    if hasattr(config, "to_yaml"):
-        return config.to_yaml()
-    import yaml
-
-    return yaml.safe_dump(_config_dict(config), sort_keys=False, allow_unicode=True)
-
-
 def _report_paths(result: Any) -> list[Path]:
     files = getattr(result, "report_files", None) or {}
     paths = files.values() if isinstance(files, Mapping) else files
     return [Path(p) for p in paths if Path(p).is_file()]
-
-
-def _copy_model_folder(src: Path, dst: Path, result: Any) -> Path:
-    """Copy the model folder for the pyfunc artifacts, leaving out the evaluation report folder."""
-    skip: set[Path] = set()
-    report_dir = getattr(getattr(result, "config", None), "resolved_report_dir", None)
-    if report_dir is not None:
-        skip.add(Path(report_dir).resolve())
-
-    def ignore(directory: str, names: list[str]) -> list[str]:
-        return [n for n in names if n == "__pycache__" or (Path(directory, n).resolve() in skip)]
-
-    shutil.copytree(src, dst, ignore=ignore)
-    return dst
-
-
-def _copy_code(dst: Path) -> list[Path]:
-    """Copy what the pyfunc wrapper imports, as one ``lapor_triage`` package (without caches).
-
-    The core (``lapor_triage`` without its CLI) and ``lapor_triage.models``, whose folders lie apart
-    in a source checkout (``lapor_triage/`` and ``models/``), are laid out as an installed wheel has
-    them, so an executor that has only this copy imports ``lapor_triage.models.pyfunc``.
-    """
-    import importlib
-
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    target = dst / "lapor_triage"
-    for pkg, sub in CODE_PACKAGES:
-        module = importlib.import_module(pkg)
-        src = Path(next(iter(module.__path__)))
-        into = target / sub if sub else target
-        skip = ignore if sub else shutil.ignore_patterns("__pycache__", "*.pyc", "cli")
-        shutil.copytree(src, into, ignore=skip, dirs_exist_ok=True)
-    return [target]
 
 
 def _run_note(
@@ -529,14 +269,6 @@ def _run_note(
 
 def _safe_path_part(name: str) -> str:
     return re.sub(r"[^\w.\-]", "_", name) or "experiment"
-
-
-def _is_number(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 @contextlib.contextmanager

@@ -9,18 +9,21 @@ import sys
 import time
 from pathlib import Path
 
+from lapor_triage.cli.common import add_command
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "annotate",
         help="add triage suggestions to a LAPOR! export (.xlsx/.csv -> .xlsx)",
         description="Uses the models the service would load (LAPOR_MODEL_SOURCE, "
         "LAPOR_*_MODEL_DIR, the MLflow alias, else the default models).",
+        func=run,
     )
     p.add_argument("--input", required=True, type=Path, help="LAPOR! export, .xlsx or .csv")
     p.add_argument("--output", required=True, type=Path, help="annotated workbook (.xlsx)")
     p.add_argument("--batch-size", type=int, default=512)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,17 +9,19 @@ behind and says to run ``db upgrade``.
 from __future__ import annotations
 
 import argparse
-import sys
+
+from lapor_triage.cli.common import add_actions, add_command, fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "db",
         help="database schema: upgrade, current revision",
         description="Manage the service database schema (LAPOR_DATABASE_URL, "
         "LAPOR_DATABASE_SCHEMA) with the migrations shipped in the package.",
     )
-    sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    sub = add_actions(parser, "db_command")
     upgrade = sub.add_parser(
         "upgrade",
         help="upgrade the database to this release's schema (safe to repeat)",
@@ -35,12 +37,7 @@ def _database():
     from lapor_triage.service.db import Database
     from lapor_triage.service.settings import Settings
 
-    settings = Settings()
-    return Database(
-        settings.sqlalchemy_url,
-        schema=settings.database_schema,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-    )
+    return Database.from_settings(Settings())
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -50,8 +47,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     try:
         before, after = db.upgrade()
     except SchemaVersionError as exc:
-        print(f"lapor-triage db upgrade: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("db upgrade", exc)
     finally:
         db.dispose()
     if before == after:

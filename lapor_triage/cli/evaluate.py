@@ -7,9 +7,12 @@ import json
 import math
 from pathlib import Path
 
+from lapor_triage.cli.common import add_command, add_model_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "evaluate",
         help="evaluate a saved model on labelled files",
         description=(
@@ -18,14 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "models top-k accuracy and coverage-vs-accuracy at the abstain threshold, for "
             "reply-quality models length buckets and reason codes (reply_report.md)."
         ),
+        func=run,
     )
-    p.add_argument("--model", required=True, type=Path, help="saved model folder")
+    add_model_argument(p)
     p.add_argument("--data", required=True, nargs="+", type=Path, help="labelled files")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
     p.add_argument("--output", type=Path, help="report folder (default MODEL/evaluation)")
     p.add_argument("--strict", action="store_true")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

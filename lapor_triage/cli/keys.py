@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lapor_triage.cli.common import add_actions, add_command, fail
+
 ROLES = ("admin_pusat", "admin_instansi", "data_scientist", "admin")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "keys",
         help="manage API keys of the HTTP service",
         description="Create, list and revoke API keys. Keys are stored hashed (HMAC-SHA256 with "
         "LAPOR_PEPPER) in the service database (LAPOR_DATABASE_URL); a new key is printed once.",
     )
-    sub = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    sub = add_actions(parser, "keys_command")
     create = sub.add_parser("create", help="create a key and print it once")
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--agency", help="the agency an admin_instansi key acts for")
@@ -38,8 +41,7 @@ def _guarded(fn):
         try:
             return fn(args)
         except (KeyError_, InsecureSettingsError, SchemaVersionError) as exc:
-            print(f"lapor-triage keys: error: {exc}", file=sys.stderr)
-            return 2
+            return fail("keys", exc)
 
     return handler
 
@@ -51,7 +53,7 @@ def _store():
 
     settings = Settings()
     settings.check_secrets()
-    db = Database(settings.sqlalchemy_url, schema=settings.database_schema)
+    db = Database.from_settings(settings)
     db.prepare(upgrade=settings.env != "production")
     return KeyStore(db, settings.pepper.get_secret_value()), settings
 

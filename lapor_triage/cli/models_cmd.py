@@ -5,21 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-TASKS = ("report-type", "agency", "reply-quality", "disposition")
+from lapor_triage.cli.common import add_command
+from lapor_triage.training.config import TASKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "models",
         help="list registered model versions with key metrics and the champion",
         description=(
             "List the versions of lapor-triage-TASK in the MLflow registry (MLFLOW_TRACKING_URI, "
             "default the local store in mlflow/) with their evaluation metrics; ★ marks the champion."
         ),
+        func=run,
     )
     p.add_argument("--task", choices=TASKS, help="one task (default: all)")
     p.add_argument("--limit", type=int, default=20, help="newest N versions per task")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

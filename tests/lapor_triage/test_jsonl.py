@@ -123,8 +123,11 @@ def test_the_five_readers_are_one() -> None:
 
     files = [
         "training/data.py",
+        "training/data_layouts.py",
+        "training/data_loader.py",
         "training/reply_data.py",
         "training/tracking.py",
+        "training/eval_split.py",
         "evaluation/reply_quality_report.py",
         "evaluation/monev.py",
         "lapor_triage/cli/predict.py",

@@ -9,7 +9,7 @@ import pytest
 
 from lapor_triage.service.model_store import ModelStore, champion_version
 from lapor_triage.service.settings import Settings
-from lapor_triage.training import registry
+from lapor_triage.training import promotion
 from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     TASK,
     store,
@@ -21,7 +21,7 @@ from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
 def two_versions(store: Path) -> Path:  # noqa: F811
     train_and_log(store, "first")
     train_and_log(store, "second", C=1.0)
-    registry.promote(TASK, 1, user="test")
+    promotion.promote(TASK, 1, user="test")
     return store
 
 
@@ -44,14 +44,14 @@ def test_moved_alias_is_noticed_and_polled(two_versions):
     first = models.current
     models.start_polling()
     try:
-        registry.promote(TASK, 2, force=True, reason="service test", user="test")
+        promotion.promote(TASK, 2, force=True, reason="service test", user="test")
         assert champion_version(TASK, "champion") == "2"
         deadline = time.monotonic() + 60
         while models.current.get(TASK).version != "2" and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         models.stop_polling()
-        registry.promote(TASK, 1, force=True, reason="restore", user="test")
+        promotion.promote(TASK, 1, force=True, reason="restore", user="test")
     assert models.current.get(TASK).version == "2"
     assert models.current.generation == first.generation + 1
     assert first.get(TASK).version == "1"  # the old set is untouched (requests in flight)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from lapor_triage.training import registry
+from lapor_triage.training import promotion, registry
 from lapor_triage.training.config import TrainConfig
 from lapor_triage.training.data import load_dataset
 from lapor_triage.training.loop import run_training
@@ -103,7 +103,7 @@ def test_refit_model_logs_only_gate_metrics_and_never_trains_on_the_gate(runs: d
     info = json.loads((v2.model_dir / "training.json").read_text())
     assert info["data"]["n_train"] + info["data"]["n_eval"] + len(gate_ids) <= len(runs["examples"])
     # the logged primary metric is the refit model's score on the gate part
-    gate_score = registry.score(v2.predictor, v2.eval_records, v2.eval_labels)
+    gate_score = promotion.score(v2.predictor, v2.eval_records, v2.eval_labels)
     assert v2.metrics["macro_f1"] == pytest.approx(gate_score["macro_f1"])
     assert v2.metrics["gate/macro_f1"] == pytest.approx(gate_score["macro_f1"])
     # the corrupted model scores well on rows it was refit on, but not on the gate
@@ -115,8 +115,8 @@ def test_a_better_candidate_beats_a_refit_champion_and_a_worse_one_is_refused(
     runs: dict,
 ) -> None:
     v1, v2, v3 = (runs[k].tracking.model_version for k in ("v1", "v2", "v3"))
-    assert registry.promote(TASK, v1).promoted  # first champion, no comparison
-    better = registry.promote(TASK, v2, margin=0.01)
+    assert promotion.promote(TASK, v1).promoted  # first champion, no comparison
+    better = promotion.promote(TASK, v2, margin=0.01)
     assert better.promoted, better.message
     assert "gate part" in better.eval_source
     assert better.n_eval == len(runs["v2"].eval_records)
@@ -124,7 +124,7 @@ def test_a_better_candidate_beats_a_refit_champion_and_a_worse_one_is_refused(
     assert better.delta_low is not None and better.delta_low <= better.delta <= better.delta_high
     assert "95% CI" in better.message
     assert not better.notes  # both were trained with the same gate
-    worse = registry.promote(TASK, v3, margin=0.01)
+    worse = promotion.promote(TASK, v3, margin=0.01)
     assert not worse.promoted and worse.delta < -0.01
     assert worse.delta_low is not None and worse.delta_low <= worse.delta <= worse.delta_high
     assert registry.get_champion(TASK).version == v2

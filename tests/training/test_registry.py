@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lapor_triage.models.base import load_model
-from lapor_triage.training import registry
+from lapor_triage.training import promotion, registry
 from tests.training.test_tracking import (  # noqa: F401  (store is a fixture)
     EVAL_LABELS,
     EVAL_RECORDS,
@@ -42,7 +42,7 @@ def test_versions_are_registered_with_metrics_and_no_champion_yet(trained: dict)
 
 
 def test_first_version_is_promoted_without_comparison(trained: dict) -> None:
-    result = registry.promote(TASK, 1, user="tester")
+    result = promotion.promote(TASK, 1, user="tester")
     assert result.promoted and not result.forced
     assert result.previous_champion is None
     assert "no champion yet" in result.message
@@ -57,8 +57,8 @@ def test_worse_candidate_is_refused_on_the_same_data(trained: dict) -> None:
     assert worse_acc < good_acc - 0.5  # the fixture really built a worse model
 
     if registry.get_champion(TASK) is None:  # when run on its own
-        registry.promote(TASK, 1)
-    result = registry.promote(TASK, 2, margin=0.01)
+        promotion.promote(TASK, 1)
+    result = promotion.promote(TASK, 2, margin=0.01)
     assert not result.promoted and not result.forced
     assert result.previous_champion == 1
     assert result.n_eval == len(EVAL_LABELS)
@@ -72,7 +72,7 @@ def test_worse_candidate_is_refused_on_the_same_data(trained: dict) -> None:
 
 def test_a_huge_margin_lets_the_worse_candidate_through_only_when_asked(trained: dict) -> None:
     # same comparison with explicit evaluation data, without changing the champion
-    refused = registry.promote(TASK, 2, margin=0.0, eval_data=(EVAL_RECORDS[:6], EVAL_LABELS[:6]))
+    refused = promotion.promote(TASK, 2, margin=0.0, eval_data=(EVAL_RECORDS[:6], EVAL_LABELS[:6]))
     assert not refused.promoted and refused.n_eval == 6
     assert refused.eval_source == "given evaluation data"
 
@@ -82,7 +82,7 @@ def test_force_promotes_and_records_the_override(trained: dict) -> None:
 
     from lapor_triage.training.tracking import tracking_uri
 
-    result = registry.promote(TASK, 2, force=True, reason="hotfix for a demo", user="dina")
+    result = promotion.promote(TASK, 2, force=True, reason="hotfix for a demo", user="dina")
     assert result.promoted and result.forced
     assert "FORCED" in result.message
     champion = registry.get_champion(TASK)
@@ -101,12 +101,12 @@ def test_candidate_within_margin_is_promoted(trained: dict, store: Path) -> None
     better = train_and_log(store, "better")  # same recipe as v1, so far better than v2
     version = better.tracking.model_version
     assert version == 3
-    result = registry.promote(TASK, version)
+    result = promotion.promote(TASK, version)
     assert result.promoted and not result.forced
     assert result.delta is not None and result.delta >= -0.01
     listed = {v.version: v for v in registry.list_versions(TASK)}
     assert listed[3].is_champion and not listed[2].is_champion
-    assert registry.promote(TASK, 3).message.endswith("already is the champion")
+    assert promotion.promote(TASK, 3).message.endswith("already is the champion")
 
 
 def test_load_by_alias_gives_the_saved_model_predictions(trained: dict, store: Path) -> None:  # noqa: F811
@@ -125,4 +125,4 @@ def test_load_by_alias_gives_the_saved_model_predictions(trained: dict, store: P
 
 def test_unknown_version_is_a_clear_error(trained: dict) -> None:
     with pytest.raises(registry.RegistryError, match="has no version 99"):
-        registry.promote(TASK, 99)
+        promotion.promote(TASK, 99)

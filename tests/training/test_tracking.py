@@ -259,7 +259,7 @@ def test_telemetry_is_off_and_logging_quiet() -> None:
 def test_names_and_params_are_accepted_by_mlflow() -> None:
     from mlflow.utils.validation import _validate_metric_name
 
-    from lapor_triage.training.tracking import flatten_params, metric_key
+    from lapor_triage.training.run_params import flatten_params, metric_key
 
     for raw in ["f1/Dinas PU (Kota) & Bina Marga", "f1/..", "recall/a//b", "/x", "ok/name"]:
         _validate_metric_name(metric_key(raw))
@@ -416,7 +416,7 @@ def test_postgresql_backend_tracks_registers_and_promotes(
 ) -> None:
     """The same flow on PostgreSQL (database `test`, a throw-away schema); skipped without a server."""
     psycopg = pytest.importorskip("psycopg")
-    from lapor_triage.training import registry
+    from lapor_triage.training import promotion, registry
 
     dsn = "host=127.0.0.1 port=5432 user=postgres dbname=test"
     schema = f"lapor_mlflow_test_{os.getpid()}"
@@ -433,8 +433,8 @@ def test_postgresql_backend_tracks_registers_and_promotes(
         good = train_and_log(tmp_path, "pg-good")
         worse = train_and_log(tmp_path, "pg-worse", worse=True)
         assert good.tracking.tracking_uri.startswith("postgresql+psycopg://")
-        assert registry.promote(TASK, good.tracking.model_version).promoted
-        assert not registry.promote(TASK, worse.tracking.model_version).promoted
+        assert promotion.promote(TASK, good.tracking.model_version).promoted
+        assert not promotion.promote(TASK, worse.tracking.model_version).promoted
         champion = registry.load_champion(TASK)
         texts = [r["text"] for r in EVAL_RECORDS]
         assert champion.predict(texts) == good.predictor.predict(texts)
