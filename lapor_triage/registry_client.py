@@ -42,6 +42,7 @@ DEFAULT_PRIMARY = {
     "report-type": "macro_f1",
     "agency": "top1_accuracy",
     "reply-quality": "macro_f1",
+    "disposition": "top1_accuracy",
 }
 TRAINING_INFO_FILE = "training.json"  # written beside a model by training.loop.run_training
 

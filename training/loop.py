@@ -14,18 +14,17 @@ import numpy as np
 from rich.console import Console
 
 from lapor_triage.models.base import Predictor
-from lapor_triage.registry_client import TRAINING_INFO_FILE, read_training_info  # noqa: F401
+from lapor_triage.registry_client import (  # noqa: F401
+    DEFAULT_PRIMARY,
+    TRAINING_INFO_FILE,
+    read_training_info,
+)
 from lapor_triage.training.config import TrainConfig
 from lapor_triage.training.fingerprint import data_fingerprint
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 log = logging.getLogger(__name__)
-PRIMARY_METRIC = {
-    "report-type": "macro_f1",
-    "agency": "top1_accuracy",
-    "reply-quality": "macro_f1",
-    "disposition": "top1_accuracy",
-}
+PRIMARY_METRIC = DEFAULT_PRIMARY  # one table: the registry client reads it for untagged versions
 
 
 @dataclass
