@@ -7,6 +7,7 @@ disposisi" download."""
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A short batch process: the cyclic garbage collector would walk the models' millions of
+    # objects again and again while they load and predict; reference counting frees what this
+    # command drops (tests/cli/bench_annotate.py measures the command).
+    gc.disable()
     from lapor_triage.service.console.annotate import (
         Triaged,
         annotate,
