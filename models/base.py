@@ -4,14 +4,21 @@ A saved model is a folder::
 
     config.json   {"format_version", "task", "class", "params", "lapor_triage_version", ...}
     labels.json   ["label", ...]  (``classes_`` in order)
-    model.joblib  the fitted estimator state
+    model.pkl     the fitted estimator state (a pickle, protocol 5)
 
-``load_model(path)`` reads ``config.json`` and dispatches to the class that saved it.
+``load_model(path)`` reads ``config.json`` and dispatches to the class that saved it. Folders saved
+before ``model.pkl`` hold ``model.joblib`` (a zlib-compressed joblib pickle) and load as before.
+
+Why plain pickle: ``joblib.load`` unpickles with the pure-Python unpickler (its numpy hook), which
+for a model of a few hundred thousand vocabulary entries takes 0.4-0.6 s per model; the C unpickler
+reads the same state in 0.03-0.05 s (``python -m tests.cli.bench_annotate``). numpy arrays pickle as
+contiguous buffers under protocol 5, so nothing is lost against joblib's format.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import platform
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -19,7 +26,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import joblib
 import numpy as np
 
 from lapor_triage import __version__
@@ -27,7 +33,10 @@ from lapor_triage import __version__
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 LABELS_FILE = "labels.json"
-STATE_FILE = "model.joblib"
+STATE_FILE = "model.pkl"
+LEGACY_STATE_FILE = "model.joblib"  # models saved before model.pkl
+STATE_FILES = (STATE_FILE, LEGACY_STATE_FILE)
+PICKLE_PROTOCOL = 5
 
 Record = str | Mapping[str, Any]
 """One model input: a text, or a mapping with ``text`` (or ``report_text``/``reply_text``) and metadata."""
@@ -162,7 +171,9 @@ class Predictor(ABC):
         (path / LABELS_FILE).write_text(
             json.dumps([str(c) for c in self.classes_], indent=2, ensure_ascii=False) + "\n"
         )
-        joblib.dump(self._state(), path / STATE_FILE, compress=3)
+        with (path / STATE_FILE).open("wb") as fh:
+            pickle.dump(self._state(), fh, protocol=PICKLE_PROTOCOL)
+        (path / LEGACY_STATE_FILE).unlink(missing_ok=True)  # a retrain into an old folder
         return path
 
     @classmethod
@@ -174,12 +185,15 @@ class Predictor(ABC):
                 f"{path}: holds a {config.get('class')} model, not a {cls.__name__}"
             )
         obj = cls(**config.get("params", {}))
+        file = state_file(path)
+        if file is None:
+            raise ModelFormatError(f"{path}: {STATE_FILE} is missing")
         try:
-            state = _load_state(path / STATE_FILE)
-        except FileNotFoundError as exc:
-            raise ModelFormatError(f"{path}: {STATE_FILE} is missing") from exc
+            state = _load_state(file)
+        except ModelFormatError:
+            raise
         except Exception as exc:  # corrupted pickle, wrong library version, ...
-            raise ModelFormatError(f"{path / STATE_FILE}: cannot be read ({exc})") from exc
+            raise ModelFormatError(f"{file}: cannot be read ({exc})") from exc
         obj._set_state(state)
         labels = json.loads((path / LABELS_FILE).read_text())
         if [str(c) for c in obj.classes_] != labels:
@@ -210,11 +224,19 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
+def state_file(path: str | Path) -> Path | None:
+    """The state file of a model folder: ``model.pkl``, else an older folder's ``model.joblib``."""
+    for name in STATE_FILES:
+        if (Path(path) / name).is_file():
+            return Path(path) / name
+    return None
+
+
 def load_model(path: str | Path) -> Predictor:
     """Load any saved lapor-triage predictor, whatever its task."""
     config = read_config(path)
     name = config.get("class")
-    _import_known_predictors()
+    _import_known_predictors(name)
     if name not in _REGISTRY:
         raise ModelFormatError(f"{path}: unknown model class {name!r}")
     return _REGISTRY[name].load(path)
@@ -229,10 +251,14 @@ KNOWN_PREDICTOR_MODULES = (
 )
 
 
-def _import_known_predictors() -> None:
+def _import_known_predictors(until: str | None = None) -> None:
+    """Import the predictor modules (in order), stopping once ``until`` is registered: loading a
+    report-type model does not import the disposition model's region data."""
     import importlib
 
     for mod in KNOWN_PREDICTOR_MODULES:
+        if until is not None and until in _REGISTRY:
+            return
         importlib.import_module(mod)
 
 
@@ -240,21 +266,31 @@ def _import_known_predictors() -> None:
 LEGACY_PACKAGES = ("models", "training", "evaluation", "service")
 
 
+def _unpickle(file: Path) -> Any:
+    if file.name == LEGACY_STATE_FILE:
+        import joblib
+
+        return joblib.load(file)
+    with file.open("rb") as fh:
+        return pickle.load(fh)
+
+
 def _load_state(file: Path) -> Any:
-    """``joblib.load``, also for a model pickled before the move into the ``lapor_triage`` namespace.
+    """The pickled state (``model.pkl``, or an older folder's ``model.joblib`` through joblib), also
+    for a model pickled before the move into the ``lapor_triage`` namespace.
 
     Such a pickle names its classes ``models.features.TextFeatures`` and the like. Those names are
     resolved to ``lapor_triage.models...`` for the length of the load only, so no top-level
     ``models`` stays behind in ``sys.modules``; a pickle that still fails names the way out.
     """
     try:
-        return joblib.load(file)
+        return _unpickle(file)
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in LEGACY_PACKAGES:
             raise
     with _legacy_module_names():
         try:
-            return joblib.load(file)
+            return _unpickle(file)
         except (ModuleNotFoundError, AttributeError) as exc:
             raise ModelFormatError(
                 f"{file}: saved by an older lapor-triage whose classes no longer exist ({exc}); "

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, event, or_, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -223,9 +223,15 @@ class Database:
         return self.write(_add)
 
     def iter_feedback(
-        self, *, kind: str | None = None, since: datetime | None = None, chunk: int = 500
+        self,
+        *,
+        kind: str | None = None,
+        since: datetime | None = None,
+        chunk: int = 500,
+        level: str | None = None,
     ) -> Iterator[Feedback]:
-        """All feedback rows in insertion order, read in chunks (keyset pagination)."""
+        """All feedback rows in insertion order, read in chunks (keyset pagination); ``level``
+        keeps the triage decisions of that level (NULL is ``unit``, as stored before 0003)."""
         last_id = 0
         if since is not None:
             if since.tzinfo is None:
@@ -237,6 +243,13 @@ class Database:
             query = select(Feedback).where(Feedback.id > last_id).order_by(Feedback.id).limit(chunk)
             if kind:
                 query = query.where(Feedback.kind == kind)
+            if level == "unit":
+                query = query.where(
+                    Feedback.kind == "triage",
+                    or_(Feedback.level.is_(None), Feedback.level == level),
+                )
+            elif level:
+                query = query.where(Feedback.kind == "triage", Feedback.level == level)
             if since:
                 query = query.where(Feedback.created_at >= since)
             with self.session() as session:

@@ -13,7 +13,7 @@ from lapor_triage import __version__
 from lapor_triage.service.auth import KeyStore
 from lapor_triage.service.batcher import TriageBatcher
 from lapor_triage.service.cluster import ReloadCoordinator
-from lapor_triage.service.console.router import router as console_router
+from lapor_triage.service.console.router import install as install_console
 from lapor_triage.service.db import Database
 from lapor_triage.service.deps import AppState
 from lapor_triage.service.docs import install_docs
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None, *, load_models: bool = True) ->
     install_error_handlers(app)
     for module in (reports, replies, feedback, models, admin, health, metrics):
         app.include_router(module.router)
-    app.include_router(console_router)  # the admin console at /console
+    install_console(app)  # the admin console at /console
     app.add_middleware(
         ObserveMiddleware, metrics=service_metrics, max_body_bytes=settings.max_body_bytes
     )

@@ -360,7 +360,7 @@ def champion_version(task: str, alias: str, required: bool = False) -> str | Non
 
 def _folder_hash(folder: Path) -> str:
     digest = hashlib.sha256()
-    for name in ("config.json", "labels.json", "model.joblib"):
+    for name in ("config.json", "labels.json", "model.pkl", "model.joblib"):
         path = folder / name
         if path.is_file():
             with path.open("rb") as fh:

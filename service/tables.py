@@ -56,6 +56,10 @@ class Feedback(Base):
     kecamatan: Mapped[str | None] = mapped_column(String(200), nullable=True)
     kelurahan: Mapped[str | None] = mapped_column(String(200), nullable=True)
     penerima: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Which decision a triage row records (migration 0003): ``unit`` (the unit inside one
+    # government: the agency router's label) or ``disposition`` (the instansi Admin Pusat disposed
+    # the report to: the disposition model's label). NULL in older rows: read as ``unit``.
+    level: Mapped[str | None] = mapped_column(String(16), nullable=True)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     actor_key_id: Mapped[str] = mapped_column(String(32))
     actor_role: Mapped[str] = mapped_column(String(32))

@@ -240,7 +240,7 @@ def test_only_lapor_triage_paths_finds_folders_from_where_the_code_lies():
         "training/tracking.py",  # the git commit of the code itself, logged with a run
         "evaluation/load_server.py",  # only the working folder of the served subprocess
         "service/migrations/__init__.py",  # its own folder: the migration scripts (package data)
-        "service/console/router.py",  # its own folder: the templates and static files (package data)
+        "service/console/web.py",  # its own folder: the templates and static files (package data)
     }
     offenders = []
     for folder in ("lapor_triage", "models", "training", "evaluation", "service"):

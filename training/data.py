@@ -19,7 +19,10 @@ Layouts recognised by their columns (whatever the file format):
     agency named in the opening "Yth. <instansi>" salutation is the label (and is removed from
     the text).
 ``feedback``
-    JSON lines exported by the service (a ``kind`` key in every row): admins' corrections.
+    JSON lines exported by the service (a ``kind`` key in every row): admins' corrections. Triage
+    rows of ``"level": "disposition"`` (Admin Pusat's national instansi, a different label space)
+    are skipped for the agency task as ``other_level``; ``lapor-triage train --task disposition``
+    reads them (:mod:`lapor_triage.training.disposition_feedback`).
 ``generic``
     Any CSV / TSV / JSONL / JSON / Parquet / XLSX with a text and a label column, given with
     ``text_column`` / ``label_column`` or found under a usual name (``text``, ``label``,
@@ -71,6 +74,7 @@ SKIP_REASONS = (
     "duplicate_id",
     "malformed_row",
     "malformed_json",
+    "other_level",
 )
 
 

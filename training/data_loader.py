@@ -224,6 +224,15 @@ class Loader:
                     f"feedback of kind {obj.get('kind')!r} is not a triage decision",
                 )
                 continue
+            if self.task == "agency" and obj.get("level") == "disposition":
+                self.skip(
+                    file,
+                    row_no,
+                    "level",
+                    "other_level",
+                    "a national disposition (instansi), not a unit-level agency decision",
+                )
+                continue
             if label_key:
                 raw = obj.get(label_key)
                 if _is_blank(raw):

@@ -93,10 +93,10 @@ def load_task_data(
         from lapor_triage.training.reply_data import load_replies
 
         return load_replies(paths, strict=strict)
-    if task == "disposition":
-        from lapor_triage.training.disposition_data import load_disposition_result
+    if task == "disposition":  # posts and regional files, plus Admin Pusat's decisions
+        from lapor_triage.training.disposition_feedback import load_disposition_with_feedback
 
-        return load_disposition_result(paths)
+        return load_disposition_with_feedback(paths, feedback_weight)
     from lapor_triage.training.data import load_dataset
 
     return load_dataset(

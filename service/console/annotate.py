@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lapor_triage.errors import DataError
+from lapor_triage.labels import agency_key
 from lapor_triage.lapor_export import (
     LAPOR_BODY,
     LAPOR_ID,
@@ -26,17 +27,22 @@ from lapor_triage.lapor_export import (
 from lapor_triage.text import one_line, report_text
 
 TOP_K = 3
+LEVELS = ("disposition", "unit")
+"""The two levels of suggestion: the national disposition (instansi, for Admin Pusat) and the
+unit inside one regional government (the agency router of the report's ``penerima``)."""
 ADDED_COLUMNS: tuple[str, ...] = (
     "Saran Jenis Laporan",
-    "Saran Instansi 1",
-    "Keyakinan 1",
-    "Saran Instansi 2",
-    "Keyakinan 2",
-    "Saran Instansi 3",
-    "Keyakinan 3",
-    "Perlu Disposisi Manual",
-    "Keputusan",
+    *(f"{c} {i}" for i in range(1, TOP_K + 1) for c in ("Saran Disposisi", "Keyakinan Disposisi")),
+    "Jenis Instansi 1",
+    "Wilayah 1",
+    "Bukti Wilayah 1",
+    "Disposisi Ragu",
+    *(f"{c} {i}" for i in range(1, TOP_K + 1) for c in ("Saran Unit", "Keyakinan Unit")),
+    "Unit Ragu",
+    "Keputusan Disposisi",
     "Instansi Dipilih",
+    "Keputusan Unit",
+    "Unit Dipilih",
 )
 DECISION_LABELS = {"accepted": "diterima", "overridden": "dialihkan"}
 
@@ -52,8 +58,8 @@ class ExportRow:
     cells: list[Any]
     record: dict[str, Any]
     suggestion: dict[str, Any] | None = None
-    decision: str | None = None
-    decided_agency: str | None = None
+    # level ("disposition" / "unit") -> (decision "accepted"/"overridden", the name chosen)
+    decisions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,40 +153,143 @@ def paste_export(judul: str, isi: str, report_id: str = "", penerima: str | None
     return LaporExport("laporan tempel", [], header, [row], penerima)
 
 
-Predict = Callable[[list[dict[str, Any]], int], tuple[list[dict], list[dict]]]
+Predict = Callable[[list[dict[str, Any]], int], "Triaged"]
 
 
-def suggestion_of(t: dict[str, Any], a: dict[str, Any], top: int = TOP_K) -> dict[str, Any]:
-    """The console's view of one triage output (the same fields as ``POST /v1/reports/triage``)."""
-    top_k = a.get("top_k") or [
-        {"agency": k, "probability": v} for k, v in a["probabilities"].items()
-    ]
+@dataclass
+class Triaged:
+    """The model outputs for a list of records, as the service's batcher returns them."""
+
+    types: list[dict]
+    agencies: list[dict]
+    agency_keys: list[str]  # the agency model of each record ("agency" or "agency@<penerima>")
+    dispositions: list[dict | None]  # None where no disposition model is loaded
+
+    def extend(self, other: Triaged) -> Triaged:
+        self.types += other.types
+        self.agencies += other.agencies
+        self.agency_keys += other.agency_keys
+        self.dispositions += other.dispositions
+        return self
+
+
+def disposition_view(d: dict[str, Any], top: int = TOP_K) -> dict[str, Any]:
+    """The console's view of a disposition output (``DispositionModel.predict_records``; the
+    ``disposition`` of ``POST /v1/reports/triage``)."""
     return {
-        "report_type": str(t["label"]),
-        "type_probability": float(max(t["probabilities"].values(), default=0.0)),
-        "abstain": bool(a.get("abstain", False)),
+        "abstain": bool(d.get("abstain", False)),
         "top_k": [
-            {"agency": str(r["agency"]), "probability": float(r["probability"])}
-            for r in top_k[:top]
+            {
+                "name": str(s["instansi"]),
+                "probability": float(s["probability"]),
+                "kind": str(s.get("kind") or ""),
+                "region": None if s.get("region") is None else str(s["region"]),
+                "evidence": [str(e) for e in s.get("evidence") or []],
+                "seen_in_training": bool(s.get("seen_in_training", True)),
+            }
+            for s in (d.get("top_k") or [])[:top]
         ],
     }
 
 
-def annotate(export: LaporExport, types: list[dict], agencies: list[dict]) -> LaporExport:
-    for row, t, a in zip(export.rows, types, agencies, strict=True):
-        row.suggestion = suggestion_of(t, a)
+def unit_view(a: dict[str, Any], model: str, top: int = TOP_K) -> dict[str, Any]:
+    """The console's view of an agency router output (the ``agency`` of the triage answer)."""
+    top_k = a.get("top_k") or [
+        {"agency": k, "probability": v} for k, v in a["probabilities"].items()
+    ]
+    return {
+        "model": model,
+        "abstain": bool(a.get("abstain", False)),
+        "top_k": [
+            {"name": str(r["agency"]), "probability": float(r["probability"])} for r in top_k[:top]
+        ],
+    }
+
+
+def shows_unit(key: str, has_disposition: bool, penerima: str | None, own: str | None) -> bool:
+    """Whether the unit level is shown for a report: when a unit model for its ``penerima`` is
+    loaded (``key`` names one; the default ``agency`` model is the unit model of the deployment's
+    own ``LAPOR_PENERIMA``, ``own``), and always when no disposition model is (then it is the only
+    suggestion)."""
+    if not has_disposition or key != "agency":
+        return True
+    return bool(own and penerima and agency_key(penerima) == agency_key(own))
+
+
+def suggestion_of(
+    t: dict[str, Any],
+    a: dict[str, Any],
+    key: str = "agency",
+    d: dict[str, Any] | None = None,
+    show_unit: bool = True,
+    top: int = TOP_K,
+) -> dict[str, Any]:
+    """The console's view of one report's triage: type, and the levels there are. ``primary``
+    is the level the queue sorts and filters by (the disposition when there is one)."""
+    disposition = disposition_view(d, top) if d is not None else None
+    unit = unit_view(a, key, top) if show_unit or disposition is None else None
+    primary = disposition or unit or {"top_k": [], "abstain": False}
+    return {
+        "report_type": str(t["label"]),
+        "type_probability": float(max(t["probabilities"].values(), default=0.0)),
+        "disposition": disposition,
+        "unit": unit,
+        "confidence": primary["top_k"][0]["probability"] if primary["top_k"] else 0.0,
+        "abstain": bool(primary["abstain"]),
+    }
+
+
+def annotate(export: LaporExport, triaged: Triaged, own_penerima: str | None = None) -> LaporExport:
+    """Each row's suggestion from the model outputs (``own_penerima``: ``LAPOR_PENERIMA``)."""
+    rows = zip(
+        export.rows,
+        triaged.types,
+        triaged.agencies,
+        triaged.agency_keys,
+        triaged.dispositions,
+        strict=True,
+    )
+    for row, t, a, key, d in rows:
+        show = shows_unit(key, d is not None, row.record.get("penerima"), own_penerima)
+        row.suggestion = suggestion_of(t, a, key, d, show)
     return export
 
 
 def predict_with(models: Any) -> Predict:
-    """Predict directly with a model set (the CLI; the service goes through its batcher)."""
+    """Predict directly with a model set (the CLI; the service goes through its batcher), the
+    agency model chosen per report by its ``penerima`` as the batcher does."""
 
-    def _predict(records: list[dict[str, Any]], top: int) -> tuple[list[dict], list[dict]]:
+    def _predict(records: list[dict[str, Any]], top: int) -> Triaged:
         types = models.get("report-type").predictor.predict_records(records)
-        agencies = models.get("agency").predictor.predict_records(records, top=top)
-        return types, agencies
+        keys = [models.agency_key_for(r.get("penerima")) for r in records]
+        agencies: list[dict] = [{}] * len(records)
+        for key in dict.fromkeys(keys):
+            idx = [i for i, k in enumerate(keys) if k == key]
+            preds = models.get(key).predictor.predict_records([records[i] for i in idx], top=top)
+            for i, pred in zip(idx, preds, strict=True):
+                agencies[i] = pred
+        disposition = models.get("disposition")
+        dispositions = (
+            disposition.predictor.predict_records(records, top=top)
+            if disposition is not None
+            else [None] * len(records)
+        )
+        return Triaged(types, agencies, keys, dispositions)
 
     return _predict
+
+
+def _level_cells(view: dict[str, Any] | None) -> list[Any]:
+    top = ((view or {}).get("top_k") or []) + [{}] * TOP_K
+    cells: list[Any] = []
+    for r in top[:TOP_K]:
+        p = r.get("probability")
+        cells += [r.get("name"), round(p, 4) if p is not None else None]
+    return cells
+
+
+def _flag(view: dict[str, Any] | None) -> str | None:
+    return None if view is None else ("ya" if view["abstain"] else "tidak")
 
 
 def write_xlsx(export: LaporExport, path: Path | Any) -> None:
@@ -196,15 +305,19 @@ def write_xlsx(export: LaporExport, path: Path | Any) -> None:
     for row in export.rows:
         cells = (list(row.cells) + [None] * width)[:width]
         s = row.suggestion or {}
-        top = (s.get("top_k") or []) + [{}] * TOP_K
-        added: list[Any] = [s.get("report_type")]
-        for r in top[:TOP_K]:
-            p = r.get("probability")
-            added += [r.get("agency"), round(p, 4) if p is not None else None]
+        d, u = s.get("disposition"), s.get("unit")
+        first = (d or {}).get("top_k", [{}])[0] if d and d["top_k"] else {}
+        added: list[Any] = [s.get("report_type"), *_level_cells(d)]
         added += [
-            ("ya" if s.get("abstain") else "tidak") if s else None,
-            DECISION_LABELS.get(row.decision or "", None),
-            row.decided_agency,
+            first.get("kind"),
+            first.get("region"),
+            ", ".join(first.get("evidence") or []) or None,
+            _flag(d),
+            *_level_cells(u),
+            _flag(u),
         ]
+        for level in LEVELS:
+            decision, name = row.decisions.get(level, (None, None))
+            added += [DECISION_LABELS.get(decision or ""), name]
         ws.append(cells + added)
     wb.save(path)

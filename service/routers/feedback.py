@@ -73,6 +73,7 @@ def store_feedback(
             raise InputError("isi", "no text left after removing HTML and spaces")
         fields = {
             "kind": "triage",
+            "level": body.level,
             "report_id": body.report_id.strip(),
             "text": text,
             "report_type": body.report_type,
@@ -96,6 +97,7 @@ def store_feedback(
             raise InputError("reply_text", "no text left after removing HTML and spaces")
         fields = {
             "kind": "reply",
+            "level": None,
             "report_id": body.report_id.strip(),
             "text": clean_text(body.report_text),
             "report_type": None,
@@ -123,7 +125,7 @@ def store_feedback(
             "role": caller.role.value,
             "action": f"feedback.{fields['kind']}",
             "target": fields["report_id"],
-            "detail": {"decision": fields["decision"]},
+            "detail": {"decision": fields["decision"], "level": fields["level"]},
         },
     )
     state.metrics.feedback.inc(1, fields["kind"], str(fields["decision"]))
@@ -143,7 +145,7 @@ def store_feedback(
             "content": {
                 "application/x-ndjson": {
                     "schema": FeedbackExportRow.model_json_schema(),
-                    "example": '{"kind": "triage", "report_id": "LAP-2024-000123", '
+                    "example": '{"kind": "triage", "level": "unit", "report_id": "LAP-2024-000123", '
                     '"text": "Jalan berlubang ...", "report_type": "pengaduan", '
                     '"agency": "Dinas Pekerjaan Umum", "decision": "overridden", '
                     '"reply_text": null, "reply_label": null, '
@@ -162,6 +164,10 @@ def export_feedback(
     caller: ExportCaller,
     db: DbDep,
     kind: Annotated[Literal["triage", "reply"] | None, Query(description="only this kind")] = None,
+    level: Annotated[
+        Literal["unit", "disposition"] | None,
+        Query(description="only triage decisions of this level"),
+    ] = None,
     since: Annotated[
         datetime | None, Query(description="only feedback stored at or after this time (ISO 8601)")
     ] = None,
@@ -174,11 +180,11 @@ def export_feedback(
         key_id=caller.key_id,
         role=caller.role.value,
         action="feedback.export",
-        detail={"kind": kind, "since": since.isoformat() if since else None},
+        detail={"kind": kind, "level": level, "since": since.isoformat() if since else None},
     )
 
     def lines() -> Iterator[str]:
-        for row in db.iter_feedback(kind=kind, since=since):
+        for row in db.iter_feedback(kind=kind, since=since, level=level):
             yield json_line(export_row(row)) + "\n"
 
     return StreamingResponse(
@@ -189,15 +195,24 @@ def export_feedback(
 
 
 def check_triage_authority(caller: Principal, body: TriageFeedback) -> None:
-    """Who may say what in triage feedback (the training labels of the agency router):
+    """Who may say what in triage feedback (the training labels of the agency router and of the
+    disposition model):
 
-    - admin_pusat and admin decide dispositions for every agency;
+    - admin_pusat and admin decide dispositions for every agency, at both levels;
+    - the national disposition (``level`` ``disposition``) is Admin Pusat's alone: an
+      admin_instansi key gets 403;
     - an admin_instansi only answers for a disposition addressed to its own agency:
       ``predicted_agency`` must be its agency; it may accept it (``agency`` = its own) or
       reject it and name where the report belongs (``overridden``, ``agency`` = another one).
     Anything else is 403."""
     if caller.role is not Role.admin_instansi:
         return
+    if body.level == "disposition":
+        raise HTTPException(
+            403,
+            "level: the national disposition (level 'disposition') is decided by admin_pusat; "
+            "an admin_instansi key gives unit-level feedback only",
+        )
     if not body.predicted_agency or not same_agency(body.predicted_agency, caller.agency):
         raise HTTPException(
             403,
@@ -222,6 +237,7 @@ def _utc(since: datetime) -> datetime:
 def export_row(row: Feedback) -> dict:
     return {
         "kind": row.kind,
+        "level": (row.level or "unit") if row.kind == "triage" else None,
         "report_id": row.report_id,
         "text": row.text,
         "report_type": row.report_type,

@@ -11,21 +11,37 @@ from lapor_triage.service.schemas.common import IdStr, NonBlankStr, RequestModel
 ReportType = Literal["pengaduan", "aspirasi", "permintaan_informasi"]
 ReplyLabel = Literal["normatif", "substantif"]
 Decision = Literal["accepted", "overridden"]
+Level = Literal["unit", "disposition"]
 
 
 class TriageFeedback(RequestModel):
-    """Admin Pusat's decision on a triage: the agency the report went to, and its type."""
+    """A decision on a triage: where the report went (at one level), and its type.
+
+    ``level`` says which suggestion was decided: ``unit`` (default), the unit inside one regional
+    government that the agency router ranks (``agency`` in the triage answer); ``disposition``,
+    the instansi Admin Pusat disposes the report to nationally (``disposition`` in the triage
+    answer). For ``disposition``, ``agency`` / ``predicted_agency`` hold instansi names."""
 
     kind: Literal["triage"]
+    level: Level = Field(
+        "unit",
+        description="unit: a decision on the unit-level agency suggestion; disposition: Admin "
+        "Pusat's decision on the national disposition (the instansi)",
+    )
     report_id: IdStr = Field(description="the report's id in LAPOR! (string or integer)")
     judul: str = Field("", description="title of the report")
     isi: NonBlankStr = Field(description="the report text (masked before it is stored)")
     decision: Decision = Field(
         description="accepted: the suggested agency was used; overridden: another one was chosen"
     )
-    agency: NonBlankStr = Field(max_length=300, description="the agency the report went to")
+    agency: NonBlankStr = Field(
+        max_length=300,
+        description="the agency (unit) the report went to; for level disposition, the instansi",
+    )
     predicted_agency: str | None = Field(
-        None, max_length=300, description="the agency the service suggested"
+        None,
+        max_length=300,
+        description="the agency the service suggested; for level disposition, the instansi",
     )
     report_type: ReportType | None = Field(None, description="the (corrected) report type")
     kecamatan: str | None = Field(
@@ -90,6 +106,20 @@ FEEDBACK_EXAMPLES = {
             "penerima": "Pemerintah Kota Surabaya",
         },
     },
+    "disposition_overridden": {
+        "summary": "Disposisi nasional (Admin Pusat) dialihkan ke instansi lain",
+        "value": {
+            "kind": "triage",
+            "level": "disposition",
+            "report_id": "LAP-2024-000125",
+            "judul": "Lampu PJU mati",
+            "isi": "Lampu PJU di Jl. Pemuda Semarang mati sejak seminggu.",
+            "decision": "overridden",
+            "predicted_agency": "Dinas Pekerjaan Umum Kota Semarang",
+            "agency": "Dinas Perhubungan Kota Semarang",
+            "report_type": "pengaduan",
+        },
+    },
     "reply_label": {
         "summary": "Tindak lanjut dinilai normatif",
         "value": {
@@ -118,6 +148,10 @@ class FeedbackExportRow(ResponseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["triage", "reply"]
+    level: Level | None = Field(
+        description="triage: unit (the unit-level agency) or disposition (the national instansi, "
+        "used by `lapor-triage train --task disposition`); null for reply"
+    )
     report_id: str
     text: str
     report_type: str | None

@@ -41,11 +41,29 @@ def test_annotate_demo_export(models_env, tmp_path, capsys) -> None:
     col = {name: header.index(name) for name in ADDED_COLUMNS}
     for row in rows:
         assert row[col["Saran Jenis Laporan"]] in {"pengaduan", "aspirasi", "permintaan_informasi"}
-        assert row[col["Saran Instansi 1"]]
-        assert row[col["Keyakinan 1"]] >= row[col["Keyakinan 2"]] >= row[col["Keyakinan 3"]]
-        assert row[col["Perlu Disposisi Manual"]] in {"ya", "tidak"}
-        assert row[col["Keputusan"]] is None
+        assert row[col["Saran Unit 1"]]
+        conf = [row[col[f"Keyakinan Unit {i}"]] for i in (1, 2, 3)]
+        assert conf == sorted(conf, reverse=True)
+        assert row[col["Unit Ragu"]] in {"ya", "tidak"}
+        assert row[col["Keputusan Unit"]] is None and row[col["Keputusan Disposisi"]] is None
+        assert row[col["Saran Disposisi 1"]] is None  # no disposition model configured
     assert "502 reports annotated" in capsys.readouterr().err
+
+
+def test_annotate_with_a_disposition_model(models_env, tmp_path, monkeypatch) -> None:
+    from tests.service.tiny_models import train_tiny_disposition
+
+    monkeypatch.setenv("LAPOR_DISPOSITION_MODEL_DIR", str(train_tiny_disposition(tmp_path)))
+    out = tmp_path / "annotated.xlsx"
+    assert main(["annotate", "--input", str(DEMO_DIR / "reports.csv"), "--output", str(out)]) == 0
+    header, rows = rows_of(out)
+    col = {name: header.index(name) for name in ADDED_COLUMNS}
+    for row in rows:
+        assert row[col["Saran Disposisi 1"]] and 0 < row[col["Keyakinan Disposisi 1"]] <= 1
+        assert row[col["Jenis Instansi 1"]]
+        assert row[col["Disposisi Ragu"]] in {"ya", "tidak"}
+        # the demo export's penerima has no unit model: the disposition level only
+        assert row[col["Saran Unit 1"]] is None and row[col["Unit Ragu"]] is None
 
 
 def test_annotate_bad_row_names_file_row_and_column(models_env, tmp_path, capsys) -> None:

@@ -467,6 +467,7 @@ def test_feedback_schema_matches_the_service_export(schemas: dict[str, dict[str,
     rows = [
         SimpleNamespace(
             kind="triage",
+            level="disposition",
             report_id="LAP-1",
             text="Jalan berlubang di Jl. Melati",
             report_type="pengaduan",
@@ -482,6 +483,7 @@ def test_feedback_schema_matches_the_service_export(schemas: dict[str, dict[str,
         ),
         SimpleNamespace(
             kind="reply",
+            level=None,
             report_id="LAP-2",
             text="Lampu PJU mati",
             report_type=None,

@@ -33,7 +33,24 @@ def test_saved_folder_holds_config_labels_and_state(saved) -> None:
     assert config["task"] == "report-type"
     assert config["class"] == "ReportTypeClassifier"
     assert json.loads((saved / "labels.json").read_text()) == sorted(set(LABELS))
-    assert (saved / "model.joblib").stat().st_size > 0
+    assert (saved / "model.pkl").stat().st_size > 0
+    assert not (saved / "model.joblib").exists()
+
+
+def test_a_folder_saved_with_joblib_before_model_pkl_still_loads(saved, tmp_path) -> None:
+    """Folders written before ``model.pkl`` hold a compressed ``model.joblib``: same predictions."""
+    import pickle
+    import shutil
+
+    import joblib
+
+    old = tmp_path / "old-format"
+    shutil.copytree(saved, old)
+    with (old / "model.pkl").open("rb") as fh:
+        joblib.dump(pickle.load(fh), old / "model.joblib", compress=3)
+    (old / "model.pkl").unlink()
+    before, after = load_model(saved), load_model(old)
+    assert after.predict(TEXTS) == before.predict(TEXTS)
 
 
 def test_wrong_format_version_gives_a_clear_error(saved) -> None:
@@ -53,8 +70,8 @@ def test_loading_as_the_wrong_class_is_refused(saved) -> None:
 
 
 def test_missing_state_file(saved) -> None:
-    (saved / "model.joblib").unlink()
-    with pytest.raises(ModelFormatError, match="model.joblib"):
+    (saved / "model.pkl").unlink()
+    with pytest.raises(ModelFormatError, match="model.pkl"):
         load_model(saved)
 
 

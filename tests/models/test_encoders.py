@@ -8,10 +8,10 @@ Tests skip with a message where the ``embeddings`` extra is not installed.
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 
@@ -167,7 +167,8 @@ def test_hybrid_report_type_save_load_round_trip(minilm_dir: Path, type_records,
     config = json.loads((out / "config.json").read_text())
     assert config["class"] == "HybridReportTypeClassifier"
     assert config["params"]["encoder"] == str(minilm_dir)
-    state = joblib.load(out / "model.joblib")
+    with (out / "model.pkl").open("rb") as fh:
+        state = pickle.load(fh)
     assert "_encoder" not in state and all(k.endswith("_") for k in state)
 
     loaded = load_model(out)

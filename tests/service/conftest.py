@@ -134,6 +134,24 @@ def live(tmp_path_factory, model_dirs, service_log) -> Live:
     running.stop()
 
 
+@pytest.fixture(scope="session")
+def live_two_levels(tmp_path_factory, model_dirs, service_log) -> Live:
+    """The service with a disposition model and the unit models of Surabaya and Kab. Bandung
+    (tiny, trained on self-written examples: ``tiny_models``)."""
+    from tests.service.tiny_models import train_tiny_disposition, train_tiny_unit_models
+
+    root = tmp_path_factory.mktemp("two-levels")
+    settings = make_settings(
+        model_dirs,
+        f"sqlite:///{root / 'lapor.db'}",
+        disposition_model_dir=train_tiny_disposition(root),
+        unit_models={k: str(v) for k, v in train_tiny_unit_models(root).items()},
+    )
+    running = launch(settings, service_log)
+    yield running
+    running.stop()
+
+
 def postgres_available() -> str | None:
     try:
         import psycopg

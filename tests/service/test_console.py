@@ -114,27 +114,35 @@ def test_queue_upload_decide_download(live):
         )
         assert r.status_code == 200, r.text
         assert "reports.csv: 502 laporan" in r.text
-        assert r.text.count('<ol class="saran">') == 502
-        assert '<datalist id="instansi-dikenal">' in r.text and 'value="Dinas Kesehatan"' in r.text
+        assert r.text.count('<ol class="saran saran-unit">') == 502
+        # no disposition model on this service: the unit level only, labelled as such
+        assert 'id="kol-unit"' in r.text and 'id="kol-disposisi"' not in r.text
+        assert '<datalist id="unit-dikenal-0">' in r.text and 'value="Dinas Kesehatan"' in r.text
         state = live.state
         sessions = state.console_sessions
         session = sessions.get(client.cookies["lapor_console"])
         rows = session.data["queue"].rows
         first, second = rows[0], rows[1]
-        assert len(first.suggestion["top_k"]) == 3
-        top1 = first.suggestion["top_k"][0]["agency"]
+        assert first.suggestion["disposition"] is None
+        assert len(first.suggestion["unit"]["top_k"]) == 3
+        top1 = first.suggestion["unit"]["top_k"][0]["name"]
         other = next(
             a
             for a in ("Dinas Kesehatan", "Dinas Perhubungan")
-            if a != second.suggestion["top_k"][0]["agency"]
+            if a != second.suggestion["unit"]["top_k"][0]["name"]
         )
-        r = client.post(
-            "/console/antrean/keputusan", data={"csrf": token, "baris": 0, "aksi": "terima"}
-        )
+        decide = {"csrf": token, "tingkat": "unit"}
+        r = client.post("/console/antrean/keputusan", data={**decide, "baris": 0, "aksi": "terima"})
         assert r.status_code == 200 and "Diterima: " + top1 in r.text
+        # no disposition suggestion to decide on: refused, nothing stored
         r = client.post(
             "/console/antrean/keputusan",
-            data={"csrf": token, "baris": 1, "aksi": "alihkan", "instansi": other},
+            data={**decide, "tingkat": "disposisi", "baris": 1, "aksi": "terima"},
+        )
+        assert r.status_code == 422 and "tidak ada saran disposisi" in r.text
+        r = client.post(
+            "/console/antrean/keputusan",
+            data={**decide, "baris": 1, "aksi": "alihkan", "nama": other},
         )
         assert r.status_code == 200 and "Dialihkan: " + other in r.text
         # sorting and filtering by confidence (server side; the JS only submits the form)
@@ -153,6 +161,7 @@ def test_queue_upload_decide_download(live):
     assert by_id[second.report_id]["decision"] == "overridden"
     assert by_id[second.report_id]["agency"] == other
     assert by_id[first.report_id]["penerima"] == "Pemerintah Kota Contoh"
+    assert {row["level"] for row in new} == {"unit"}
 
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     values = [list(r) for r in wb.active.iter_rows(values_only=True)]
@@ -163,10 +172,11 @@ def test_queue_upload_decide_download(live):
     data = values[header_at + 1 :]
     assert len(data) == 502
     col = {name: header.index(name) for name in ADDED_COLUMNS}
-    assert data[0][col["Keputusan"]] == "diterima" and data[0][col["Instansi Dipilih"]] == top1
-    assert data[1][col["Keputusan"]] == "dialihkan" and data[1][col["Instansi Dipilih"]] == other
-    assert data[2][col["Keputusan"]] is None
-    assert data[0][col["Saran Instansi 1"]] == top1 and 0 < data[0][col["Keyakinan 1"]] <= 1
+    assert data[0][col["Keputusan Unit"]] == "diterima" and data[0][col["Unit Dipilih"]] == top1
+    assert data[1][col["Keputusan Unit"]] == "dialihkan" and data[1][col["Unit Dipilih"]] == other
+    assert data[2][col["Keputusan Unit"]] is None and data[0][col["Keputusan Disposisi"]] is None
+    assert data[0][col["Saran Unit 1"]] == top1 and 0 < data[0][col["Keyakinan Unit 1"]] <= 1
+    assert data[0][col["Saran Disposisi 1"]] is None  # no disposition model
 
 
 def test_a_broken_upload_names_file_row_and_column_and_stores_nothing(live, tmp_path):
@@ -183,7 +193,7 @@ def test_a_broken_upload_names_file_row_and_column_and_stores_nothing(live, tmp_
         assert r.status_code == 422
         assert "Berkas ekspor rusak.csv, baris 14, kolom &#39;Tracking ID&#39;" in r.text
         assert "duplicate Tracking ID" in r.text and "Tidak ada data yang disimpan" in r.text
-        assert '<ol class="saran">' not in r.text
+        assert '<ol class="saran' not in r.text
         r = client.post(
             "/console/antrean/unggah",
             data={"csrf": token},
@@ -201,7 +211,8 @@ def test_paste_one_report(live):
             data={"csrf": token, "judul": "Lampu padam", "isi": "Lampu PJU di Jalan Melati padam."},
         )
         assert r.status_code == 200
-        assert "laporan tempel: 1 laporan" in r.text and r.text.count('<ol class="saran">') == 1
+        assert "laporan tempel: 1 laporan" in r.text
+        assert r.text.count('<ol class="saran saran-unit">') == 1
 
 
 def test_reply_check_highlights_and_shows_what_changed(live):

@@ -142,20 +142,20 @@ def test_admin_pusat_uploads_accepts_and_overrides(browser, live):
     assert browser.find_elements(By.CSS_SELECTOR, "tr.abstain .badge.warn"), "abstain marks"
     first_id = rows[0].find_element(By.CSS_SELECTOR, "small").text
     second_id = rows[1].find_element(By.CSS_SELECTOR, "small").text
-    top1 = rows[0].find_element(By.CSS_SELECTOR, "ol.saran li").text.rsplit(" ", 1)[0]
+    top1 = rows[0].find_element(By.CSS_SELECTOR, "ol.saran-unit li .nama").text
     accept = rows[0].find_element(By.CSS_SELECTOR, "button.accept")
     accept.click()
     wait_for_new_page(browser, accept)
     assert "Diterima: " + top1 in browser.find_element(By.ID, "baris-0").text
 
     row = browser.find_element(By.ID, "baris-1")
-    suggested = row.find_element(By.CSS_SELECTOR, "ol.saran li").text
+    suggested = row.find_element(By.CSS_SELECTOR, "ol.saran-unit li .nama").text
     target = (
         "Dinas Perhubungan" if not suggested.startswith("Dinas Perhubungan") else "Dinas Kesehatan"
     )
     override = row.find_element(By.CSS_SELECTOR, "button.override")
     assert not override.is_enabled(), "the override button waits for a name"
-    row.find_element(By.CSS_SELECTOR, "input[name=instansi]").send_keys(target)
+    row.find_element(By.CSS_SELECTOR, "input[name=nama]").send_keys(target)
     assert override.is_enabled()
     override.click()
     wait_for_new_page(browser, override)
@@ -177,6 +177,52 @@ def test_admin_pusat_uploads_accepts_and_overrides(browser, live):
     assert browser.current_url.endswith("/console/masuk")
     browser.get(f"{live.url}/console/antrean")
     assert browser.current_url.endswith("/console/masuk"), "signed out"
+
+
+def test_admin_pusat_decides_both_levels(browser, live_two_levels, tmp_path):
+    """A service with a disposition model and Surabaya's unit model: both levels in the queue,
+    labelled; accepting the disposition and overriding the unit store both, with their level."""
+    from selenium.webdriver.common.by import By
+
+    from tests.service.test_console_two_levels import SURABAYA, export_csv
+    from tests.service.test_two_levels import LAMPU, SAMPIT
+
+    live = live_two_levels
+    export = tmp_path / "ekspor-surabaya.csv"
+    reports = [("B-1", "Lampu mati", LAMPU), ("B-2", "Klaim ditolak", SAMPIT)]
+    export.write_bytes(export_csv(SURABAYA, reports))
+    sign_in(browser, live, live.keys["pusat"])
+    browser.find_element(By.ID, "berkas").send_keys(str(export))
+    button = browser.find_element(By.ID, "unggah")
+    button.click()
+    wait_for_new_page(browser, button)
+    assert browser.find_element(By.ID, "kol-disposisi").text.startswith("Disposisi instansi")
+    assert browser.find_element(By.ID, "kol-unit").text.startswith("Unit")
+    row = browser.find_element(By.ID, "baris-0")
+    instansi = row.find_element(By.CSS_SELECTOR, "ol.saran-disposisi li .nama").text
+    assert instansi == "Dinas Perhubungan Kota Semarang"
+    assert "Kota Semarang" in row.find_element(By.CSS_SELECTOR, "ol.saran-disposisi small").text
+    accept = row.find_element(By.CSS_SELECTOR, "td.disposisi button.accept")
+    accept.click()
+    wait_for_new_page(browser, accept)
+    row = browser.find_element(By.ID, "baris-0")
+    assert "Diterima: " + instansi in row.find_element(By.CSS_SELECTOR, "td.disposisi").text
+    unit = row.find_element(By.CSS_SELECTOR, "td.unit")
+    unit.find_element(By.CSS_SELECTOR, "input[name=nama]").send_keys("Dinas Perhubungan Surabaya")
+    override = unit.find_element(By.CSS_SELECTOR, "button.override")
+    override.click()
+    wait_for_new_page(browser, override)
+    unit = browser.find_element(By.CSS_SELECTOR, "#baris-0 td.unit")
+    assert "Dialihkan: Dinas Perhubungan Surabaya" in unit.text
+    shot(browser, "10-antrean-dua-tingkat")
+    shot(browser, "11-antrean-dua-tingkat-ponsel", width=390)
+    with live.client() as client:
+        text = client.get("/v1/feedback/export", headers=live.headers("ds")).text
+    mine = [r for r in map(json.loads, text.splitlines()) if r["report_id"] == "B-1"]
+    assert {(r["level"], r["decision"], r["agency"]) for r in mine} == {
+        ("disposition", "accepted", instansi),
+        ("unit", "overridden", "Dinas Perhubungan Surabaya"),
+    }
 
 
 def test_admin_instansi_checks_a_boilerplate_draft(browser, live):

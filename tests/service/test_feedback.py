@@ -13,6 +13,7 @@ from tests.service.conftest import AGENCY, OTHER_AGENCY
 
 EXPORT_FIELDS = {
     "kind",
+    "level",
     "report_id",
     "text",
     "report_type",
@@ -82,6 +83,7 @@ def test_feedback_is_stored_masked_and_exported(backend):
         assert row["weight"] == 1.0
         assert row["created_at"].endswith("+00:00")
     assert triage["kind"] == "triage" and triage["agency"] == AGENCY
+    assert triage["level"] == "unit" and reply["level"] is None  # unit: the default level
     assert triage["decision"] == "overridden" and triage["report_type"] == "pengaduan"
     assert triage["text"].startswith("Jalan berlubang\n")
     assert "[TELEPON]" in triage["text"] and "[EMAIL]" in triage["text"]

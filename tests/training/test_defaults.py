@@ -18,10 +18,10 @@ def test_first_run_trains_then_reuses(home: Path) -> None:
     first = ensure_default_models(tasks=("agency",), track=False)
     folder = first["agency"]
     assert folder == default_model_dir("agency") and folder.is_relative_to(home)
-    stamp = (folder / "model.joblib").stat().st_mtime_ns
+    stamp = (folder / "model.pkl").stat().st_mtime_ns
     again = ensure_default_models(tasks=("agency",), track=False)
     assert again["agency"] == folder
-    assert (folder / "model.joblib").stat().st_mtime_ns == stamp  # not retrained
+    assert (folder / "model.pkl").stat().st_mtime_ns == stamp  # not retrained
     router = load_model(folder)
     assert len(router.classes_) >= 15
     (row,) = router.predict_records(["Sampah menumpuk di pinggir jalan belum diangkut petugas"])
@@ -30,7 +30,7 @@ def test_first_run_trains_then_reuses(home: Path) -> None:
 
 def test_force_retrains(home: Path) -> None:
     folder = ensure_default_models(tasks=("report-type",), track=False)["report-type"]
-    stamp = (folder / "model.joblib").stat().st_mtime_ns
+    stamp = (folder / "model.pkl").stat().st_mtime_ns
     ensure_default_models(tasks=("report-type",), track=False, force=True)
-    assert (folder / "model.joblib").stat().st_mtime_ns != stamp
+    assert (folder / "model.pkl").stat().st_mtime_ns != stamp
     assert set(load_model(folder).classes_) == {"pengaduan", "aspirasi", "permintaan_informasi"}

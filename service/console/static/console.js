@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   // Overriding needs a name: keep the "Alihkan" button disabled until one is typed.
   for (const f of document.querySelectorAll("form.decide")) {
-    const input = f.querySelector("input[name=instansi]");
+    const input = f.querySelector("input[name=nama]");
     const button = f.querySelector("button.override");
     if (!input || !button) continue;
     const sync = () => { button.disabled = !input.value.trim(); };
