@@ -19,9 +19,7 @@ from lapor_triage.models.reply_novelty import (
 )
 
 REPORT = "Lampu PJU di Gg. Sawo RT 04 Kelurahan Tegalrejo mati sudah dua minggu, gelap sekali."
-ECHO_REPLY = (
-    "Terima kasih, laporan lampu PJU mati di Gg. Sawo RT 04 Kelurahan Tegalrejo akan kami cek nanti."
-)
+ECHO_REPLY = "Terima kasih, laporan lampu PJU mati di Gg. Sawo RT 04 Kelurahan Tegalrejo akan kami cek nanti."
 NEW_REPLY = "Lampu di Gg. Sawo sudah diganti petugas UPT PJU Wilayah Timur pada 9 Mei pukul 20.00."
 OTHER_PLACE = "Lampu di Gg. Manggis RT 11 Kelurahan Sidomulyo sudah diganti petugas pada 9 Mei."
 OTHER_OBJECT = (
