@@ -183,7 +183,15 @@ EVALUATIONS = (
         (REPLIES,),
         "macro_f1",
         {"macro_f1": 0.96, "challenge/macro_f1": 0.80},
-        (BASELINE, DEFAULT),
+        (
+            BASELINE,
+            DEFAULT,
+            ModelSpec(
+                "default without new-information signals, echo masking, place relevance",
+                {"novelty": False, "echo_mask": False, "place_relevance": False},
+                variant=True,
+            ),
+        ),
     ),
 )
 EVALUATIONS_BY_NAME = {e.name: e for e in EVALUATIONS}
