@@ -187,8 +187,8 @@ EVALUATIONS = (
             BASELINE,
             DEFAULT,
             ModelSpec(
-                "default without new-information signals, echo masking, place relevance",
-                {"novelty": False, "echo_mask": False, "place_relevance": False},
+                "default + new-information signals, echo masking, place relevance",
+                {"novelty": True, "echo_mask": True, "place_relevance": True},
                 variant=True,
             ),
         ),

@@ -7,13 +7,13 @@
    TF-IDF of the reply (words and character n-grams) plus hand-made signals
    (:mod:`models.reply_signals`: boilerplate lexicon hits and coverage, completed-action verbs,
    dates, quantities, named units and places, whether the report's question is answered) and,
-   by default, what the reply *adds* to its report (:mod:`models.reply_novelty`: new vs echoed
+   opt-in (``novelty``, ``echo_mask``), what the reply *adds* to its report (:mod:`models.reply_novelty`: new vs echoed
    numbers, places, names and content words; the n-grams read the reply with what it repeats from
    the report masked, so echoing the report's place and object is not substance).
 2. **relevance** — is that content about *this* report? A logistic regression over report↔reply
    signals (TF-IDF cosines, overlap of content words, of the report's title and of the reply's
    specific tokens with the report, topic consistency, the weighted content words both share,
-   by default whether the reply names the report's places and takes up its object, optionally a
+   opt-in (``place_relevance``) whether the reply names the report's places and takes up its object, optionally a
    multilingual sentence encoder). It learns from the pairs the guideline labels
    ``tidak_relevan`` and from *relevance swaps* made from the training data: each substantive
    reply placed under other reports of the same agency (``swap_mode="agency"``), or under the
@@ -116,9 +116,9 @@ class ReplyQualityScorer(Predictor):
         reason_threshold: float = 0.35,
         lexicon_weight: float = 0.3,
         encoder: str | None = None,
-        novelty: bool = True,
-        echo_mask: bool = True,
-        place_relevance: bool = True,
+        novelty: bool = False,
+        echo_mask: bool = False,
+        place_relevance: bool = False,
         cv_folds: int = 5,
         random_state: int = 0,
     ) -> None:
