@@ -180,7 +180,15 @@ EVALUATIONS = (
         (REPLIES,),
         "macro_f1",
         {"macro_f1": 0.96, "challenge/macro_f1": 0.80},
-        (BASELINE, DEFAULT),
+        (
+            BASELINE,
+            DEFAULT,
+            ModelSpec(
+                "default + new-information signals, echo masking, place relevance",
+                {"novelty": True, "echo_mask": True, "place_relevance": True},
+                variant=True,
+            ),
+        ),
     ),
 )
 EVALUATIONS_BY_NAME = {e.name: e for e in EVALUATIONS}

@@ -6,11 +6,15 @@
    information, a reasoned decision, a request for a specific detail)? A logistic regression over
    TF-IDF of the reply (words and character n-grams) plus hand-made signals
    (:mod:`models.reply_signals`: boilerplate lexicon hits and coverage, completed-action verbs,
-   dates, quantities, named units and places, whether the report's question is answered).
+   dates, quantities, named units and places, whether the report's question is answered) and,
+   opt-in (``novelty``, ``echo_mask``), what the reply *adds* to its report (:mod:`models.reply_novelty`: new vs echoed
+   numbers, places, names and content words; the n-grams read the reply with what it repeats from
+   the report masked, so echoing the report's place and object is not substance).
 2. **relevance** — is that content about *this* report? A logistic regression over report↔reply
    signals (TF-IDF cosines, overlap of content words, of the report's title and of the reply's
    specific tokens with the report, topic consistency, the weighted content words both share,
-   optionally a multilingual sentence encoder). It learns from the pairs the guideline labels
+   opt-in (``place_relevance``) whether the reply names the report's places and takes up its object, optionally a
+   multilingual sentence encoder). It learns from the pairs the guideline labels
    ``tidak_relevan`` and from *relevance swaps* made from the training data: each substantive
    reply placed under other reports of the same agency (``swap_mode="agency"``), or under the
    most similar other report (``"similar"``), or one of each (``"mixed"``).
@@ -40,6 +44,12 @@ from lapor_triage.models.reply_lexicon import (
     REASONS,
     SUBSTANTIF_REASONS,
     find_phrases,
+)
+from lapor_triage.models.reply_novelty import (
+    PLACE_SIGNAL_NAMES,
+    mask_echo,
+    novelty_signals,
+    place_signals,
 )
 from lapor_triage.models.reply_signals import (
     PAIR_SIGNAL_NAMES,
@@ -106,6 +116,9 @@ class ReplyQualityScorer(Predictor):
         reason_threshold: float = 0.35,
         lexicon_weight: float = 0.3,
         encoder: str | None = None,
+        novelty: bool = False,
+        echo_mask: bool = False,
+        place_relevance: bool = False,
         cv_folds: int = 5,
         random_state: int = 0,
     ) -> None:
@@ -125,6 +138,9 @@ class ReplyQualityScorer(Predictor):
         self.reason_threshold = reason_threshold
         self.lexicon_weight = lexicon_weight
         self.encoder = encoder
+        self.novelty = novelty
+        self.echo_mask = echo_mask
+        self.place_relevance = place_relevance
         self.cv_folds = cv_folds
         self.random_state = random_state
 
@@ -140,13 +156,32 @@ class ReplyQualityScorer(Predictor):
         return reports, replies
 
     # ------------------------------------------------------------------ features
+    def _content_dense(self, reports: list[str], replies: list[str]) -> np.ndarray:
+        rows = [content_signals(a, b) for a, b in zip(reports, replies, strict=True)]
+        if getattr(self, "novelty", False):
+            rows = [
+                np.concatenate([r, novelty_signals(a, b)])
+                for r, a, b in zip(rows, reports, replies, strict=True)
+            ]
+        return np.vstack(rows)
+
+    def _content_texts(self, reports: list[str], replies: list[str]) -> list[str]:
+        """The reply text the content n-grams read: with ``echo_mask``, what it repeats from
+        the report is one placeholder word (repeating the report is not substance)."""
+        if not getattr(self, "echo_mask", False):
+            return replies
+        return [mask_echo(a, b) for a, b in zip(reports, replies, strict=True)]
+
+    def _report_dependent_content(self) -> bool:
+        return bool(getattr(self, "novelty", False) or getattr(self, "echo_mask", False))
+
     def _content_matrix(self, reports: list[str], replies: list[str]) -> sparse.csr_matrix:
-        dense = np.vstack([content_signals(a, b) for a, b in zip(reports, replies, strict=True)])
-        dense = self.content_scaler_.transform(dense)
+        dense = self.content_scaler_.transform(self._content_dense(reports, replies))
+        texts = self._content_texts(reports, replies)
         return sparse.hstack(
             [
-                self.word_vec_.transform(replies),
-                self.char_vec_.transform(replies),
+                self.word_vec_.transform(texts),
+                self.char_vec_.transform(texts),
                 sparse.csr_matrix(dense * self.signal_weight),
             ]
         ).tocsr()
@@ -160,18 +195,23 @@ class ReplyQualityScorer(Predictor):
 
     def _pair_matrix(self, reports: list[str], replies: list[str]) -> np.ndarray:
         if not reports:
-            return np.zeros((0, len(PAIR_SIGNAL_NAMES)))
+            n_extra = len(PLACE_SIGNAL_NAMES) if getattr(self, "place_relevance", False) else 0
+            return np.zeros((0, len(PAIR_SIGNAL_NAMES) + n_extra))
         wa, wb = self.rel_word_vec_.transform(reports), self.rel_word_vec_.transform(replies)
         ca, cb = self.rel_char_vec_.transform(reports), self.rel_char_vec_.transform(replies)
         cos_w = np.asarray(wa.multiply(wb).sum(axis=1)).ravel()
         cos_c = np.asarray(ca.multiply(cb).sum(axis=1)).ravel()
         cos_e = self._embed_cos(reports, replies)
-        return np.vstack(
-            [
-                pair_signals(a, b, cw, cc, ce)
-                for a, b, cw, cc, ce in zip(reports, replies, cos_w, cos_c, cos_e, strict=True)
+        rows = [
+            pair_signals(a, b, cw, cc, ce)
+            for a, b, cw, cc, ce in zip(reports, replies, cos_w, cos_c, cos_e, strict=True)
+        ]
+        if getattr(self, "place_relevance", False):
+            rows = [
+                np.concatenate([r, place_signals(a, b)])
+                for r, a, b in zip(rows, reports, replies, strict=True)
             ]
-        )
+        return np.vstack(rows)
 
     def _floor(self, pr: np.ndarray, replies: list[str]) -> np.ndarray:
         """A reply that asks for a specific missing detail fits the report it asks about: its
@@ -281,20 +321,20 @@ class ReplyQualityScorer(Predictor):
         )
         self.classes_ = list(LABELS)
 
+        texts = self._content_texts(reports, replies)
         self.word_vec_ = TfidfVectorizer(
             ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=40000
-        ).fit(replies)
+        ).fit(texts)
         self.char_vec_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=30000
-        ).fit(replies)
+        ).fit(texts)
         self.rel_word_vec_ = TfidfVectorizer(analyzer=_relevance_analyzer, sublinear_tf=True).fit(
             reports + replies
         )
         self.rel_char_vec_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), min_df=1, sublinear_tf=True, max_features=80000
         ).fit(reports + replies)
-        dense = np.vstack([content_signals(a, b) for a, b in zip(reports, replies, strict=True)])
-        self.content_scaler_ = StandardScaler().fit(dense)
+        self.content_scaler_ = StandardScaler().fit(self._content_dense(reports, replies))
         Xc = self._content_matrix(reports, replies)
         P = self._pair_matrix(reports, replies)
         self.pair_scaler_ = StandardScaler().fit(P)
@@ -316,7 +356,12 @@ class ReplyQualityScorer(Predictor):
                 a = [reports[j] for _, j in swaps]
                 b = [replies[i] for i, _ in swaps]
                 Ps = self._pair_matrix(a, b) if swaps else None
-                pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1] if swaps else None
+                pcs = None
+                if swaps and self._report_dependent_content():
+                    # what the reply adds is judged against the report it now sits under
+                    pcs = cm.predict_proba(self._content_matrix(a, b))[:, 1]
+                elif swaps:
+                    pcs = cm.predict_proba(Xc[[i for i, _ in swaps]])[:, 1]
                 for c, rm in rms.items():
                     pr = self._floor(
                         rm.predict_proba(self._rel_X(P[te], te_rep, te_rpl))[:, 1], te_rpl

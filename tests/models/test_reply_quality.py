@@ -170,6 +170,50 @@ def test_relevance_swap_lowers_relevance(scorer: ReplyQualityScorer) -> None:
     assert a["label"] == "substantif" and b["label"] == "normatif"
 
 
+ECHO_REPORT = "Lampu PJU di Gg. {place} RT 04 Kelurahan {village} mati dua minggu, gelap sekali."
+ECHO_REPLY = "Terima kasih, laporan lampu PJU mati di Gg. {place} RT 04 Kelurahan {village} akan kami cek nanti."
+DONE_REPLY = (
+    "Lampu di Gg. {place} sudah diganti petugas UPT PJU Wilayah Timur pada 9 Mei pukul 20.00."
+)
+
+
+def _echo_pairs(place: str, village: str) -> list[dict[str, str]]:
+    report = ECHO_REPORT.format(place=place, village=village)
+    return [
+        {"report_text": report, "reply_text": r.format(place=place, village=village)}
+        for r in (ECHO_REPLY, DONE_REPLY)
+    ]
+
+
+NEW_INFORMATION = {"novelty": True, "echo_mask": True, "place_relevance": True}
+
+
+def test_echoed_report_words_do_not_reach_the_content_model() -> None:
+    """With the opt-in new-information settings, what a reply repeats from its report is masked: the same promise echoing two different
+    reports gets the same content score (up to its length), and new words (a date, a unit)
+    raise it."""
+    examples = load_replies([DEMO_DIR / "replies.jsonl"]).examples
+    scorer = ReplyQualityScorer(cv_folds=3, **NEW_INFORMATION)
+    scorer.fit(_records(examples), [e.label for e in examples])
+    a = scorer._parts(_echo_pairs("Sawo", "Tegalrejo"))["content"]
+    b = scorer._parts(_echo_pairs("Manggis", "Sidomulyo"))["content"]
+    assert a[0] == pytest.approx(b[0], abs=0.01)  # only the length signal differs
+    assert a[1] > a[0]
+
+
+@pytest.mark.slow
+def test_echoing_the_report_is_not_substance_on_real_replies(shared_data: Path) -> None:
+    """Trained on the real replies with the new-information settings: repeating the report's place and object with a promise of a
+    check "nanti" is normatif; the named action with its date is substantif."""
+    files = sorted((shared_data / "replies").glob("*.jsonl"))
+    examples = load_replies(files).examples
+    model = ReplyQualityScorer(**NEW_INFORMATION).fit(
+        _records(examples), [e.label for e in examples]
+    )
+    p_echo, p_done = model.predict_proba(_echo_pairs("Sawo", "Tegalrejo"))[:, 1]
+    assert p_echo < 0.5 < p_done
+
+
 @pytest.mark.parametrize("reply", ["", "   \n\t "])
 def test_empty_reply_is_not_judged(scorer: ReplyQualityScorer, reply: str) -> None:
     with pytest.raises(EmptyReplyError, match="nothing to judge"):
