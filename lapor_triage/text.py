@@ -66,6 +66,12 @@ _SENTENCE_DOT_RE = re.compile(r"(?<=[^\W\d])\.+(?!\d)")
 # "Politik, Hukum, dan Keamanan", "RSUD Dr R Sosodoro, Kab. Bojonegoro" (Title Case, as LAPOR!'s
 # form writes names); "Dinas Sosial, saya mau tanya ..." is the message.
 _NAME_PART_RE = re.compile(r"^\s*(?:(?:dan|&)\s+)?[A-Z0-9(]")
+# ... but a greeting after the comma is the message ("Yth. Bapak/Ibu Admin LAPOR, Assalamualaikum
+# wr. wb. Izin ..." in the demo export: read as a name, it cut the message at "wr.").
+_GREETING_PART_RE = re.compile(
+    r"^\s*(?:ass?alam|salam\b|selamat\s+(?:pagi|siang|sore|malam)|dengan\s+hormat|mohon\b|saya\b)",
+    re.IGNORECASE,
+)
 
 
 class Salutation(NamedTuple):
@@ -114,7 +120,7 @@ def read_salutation(text: str) -> Salutation:
     line = text[start:line_end]
     cut, end, how = len(line), after_line, "line"
     parts = re.split(r"[,:;]", line.rstrip(",:; "))
-    if not all(_NAME_PART_RE.match(p) for p in parts[1:]):
+    if not all(_NAME_PART_RE.match(p) and not _GREETING_PART_RE.match(p) for p in parts[1:]):
         if m := re.search(r"[,:;]+", line):  # the name ends at the first comma or colon
             cut, end, how = m.start(), start + m.end(), "comma"
     name = line[:cut]

@@ -105,3 +105,16 @@ def test_one_salutation_reading_for_name_and_end() -> None:
     # a greeting on its own line after "Yth," is the salutation too (it named the agency)
     assert clean_text("Kepada yang terhormat,\nDinas Perhubungan\ndi tempat") == "di tempat"
     assert read_salutation("Jalan rusak").name is None
+
+
+def test_a_greeting_after_the_comma_is_the_message_not_part_of_the_name() -> None:
+    from lapor_triage.text import read_salutation
+
+    text = "Yth. Bapak/Ibu Admin LAPOR, Assalamualaikum wr. wb. Izin menyampaikan keluhan."
+    assert read_salutation(text).name == "Bapak/Ibu Admin LAPOR"
+    assert clean_text(text) == "Assalamualaikum wr. wb. Izin menyampaikan keluhan."
+    sal = read_salutation("Yth. Pemerintah Kota Semarang, Saya mau lapor pak, Free wifi mati")
+    assert sal.name == "Pemerintah Kota Semarang"
+    # Title-Case parts of a name still continue it
+    name = read_salutation("Yth. Dinas Koperasi, Usaha Kecil dan Menengah, Kab. Batang Hari,\nisi")
+    assert name.name == "Dinas Koperasi, Usaha Kecil dan Menengah, Kab. Batang Hari"
