@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from lapor_triage.labels import agency_key
 from lapor_triage.service.db import Database
-from lapor_triage.service.tables import ApiKey, utcnow
+from lapor_triage.service.tables import ApiKey, ConsoleSession, utcnow
 from lapor_triage.text import mask_pii
 
 KEY_PREFIX = "lt"
@@ -168,6 +168,12 @@ class KeyStore:
             return row
 
         row = self.db.write(_revoke)
+        # the key's console sessions end now (every worker re-checks the key anyway)
+        self.db.write(
+            lambda session: session.execute(
+                delete(ConsoleSession).where(ConsoleSession.key_id == key_id)
+            )
+        )
         with self._lock:
             self._cache = {h: v for h, v in self._cache.items() if v[1].key_id != key_id}
         return row
@@ -195,6 +201,32 @@ class KeyStore:
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
         return True
+
+    def digest(self, key: str) -> str:
+        """The stored hash of ``key`` (what :meth:`verify_digest` takes)."""
+        return hash_key(key.strip(), self._pepper)
+
+    def verify_digest(self, digest: str) -> Principal | None:
+        """The principal of the valid, unrevoked key whose hash is ``digest`` (the console keeps
+        only the hash of the key a session signed in with); ``None`` otherwise."""
+        if self._bootstrap_hash and hmac.compare_digest(digest, self._bootstrap_hash):
+            return Principal(key_id="bootstrap", role=Role.admin, name="bootstrap admin")
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit and time.monotonic() - hit[0] < self._cache_seconds:
+            return hit[1]
+        with self.db.session() as session:
+            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        if row is None or row.revoked_at is not None:
+            with self._lock:
+                self._cache.pop(digest, None)
+            return None
+        principal = Principal(row.key_id, Role(row.role), row.agency, row.name)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (time.monotonic(), principal)
+        return principal
 
     def verify(self, key: str | None) -> Principal | None:
         """The principal of a valid, unrevoked key; ``None`` otherwise."""

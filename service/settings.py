@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="request body limit in bytes, enforced while the body streams (chunked too)",
     )
+    console_queue_max_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="compressed size of a console queue (an uploaded export with its "
+        "suggestions) stored with the session; a larger upload is refused with a message",
+    )
     max_request_chars: int = Field(
         1_000_000,
         ge=1,

@@ -1,5 +1,5 @@
-"""Database tables of the service: API keys, feedback, the reply bank, the audit log, and the
-reload requests and worker status shared by worker processes.
+"""Database tables of the service: API keys, feedback, the reply bank, the audit log, the
+reload requests and worker status shared by worker processes, and the console's sign-in sessions.
 
 Every text column holds masked text (``lapor_triage.text.mask_pii``) — the code that writes rows
 masks first (see ``service.db``).
@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -119,3 +129,26 @@ class WorkerStatus(Base):
     ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # last reload; None: never
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # masked
     models: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # task -> version
+
+
+class ConsoleSession(Base):
+    """A console sign-in (``service.console.sessions``), shared by every worker process: the
+    session id only as its SHA-256 (the id itself lives in the user's cookie), the key as its
+    stored hash (re-checked on every request: a revoked key ends the session), and what the
+    session's pages keep between requests, masked (migration 0004)."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the id
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    key_hash: Mapped[str] = mapped_column(String(128))  # as api_keys.key_hash (or the bootstrap)
+    role: Mapped[str] = mapped_column(String(32))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # small page state (the last reply check, the queue's decisions): masked JSON
+    state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # the uploaded queue (rows and suggestions): masked JSON, zlib-compressed, size-capped
+    queue: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    queue_rev: Mapped[int] = mapped_column(Integer, default=0)  # changes with every new queue

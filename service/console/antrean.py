@@ -35,8 +35,16 @@ from lapor_triage.service.console.annotate import (
     read_export,
     write_xlsx,
 )
+from lapor_triage.service.console.queue_store import QueueTooLarge, decode, encode
 from lapor_triage.service.console.sessions import Session
-from lapor_triage.service.console.web import DecisionForm, QueueForm, QueuePage, render, why
+from lapor_triage.service.console.web import (
+    DecisionForm,
+    QueueForm,
+    QueuePage,
+    render,
+    sessions_of,
+    why,
+)
 from lapor_triage.service.deps import AppState
 from lapor_triage.service.errors import InputError
 from lapor_triage.service.routers.feedback import store_feedback
@@ -95,7 +103,16 @@ def _known_names(state: AppState, export: LaporExport | None) -> tuple[list[str]
     return instansi, keys
 
 
-def _queue_page(
+async def load_queue(request: Request, session: Session) -> LaporExport | None:
+    """The session's stored queue (any worker stored it), its decisions applied."""
+    store = sessions_of(request)
+    rev, blob = await run_in_threadpool(store.load_queue, session)
+    if blob is None:
+        return None
+    return await run_in_threadpool(decode, blob, session.data.get("decisions"))
+
+
+async def _queue_page(
     request: Request, session: Session, status_code: int = 200, **context: Any
 ) -> Response:
     state: AppState = request.app.state.lapor
@@ -105,7 +122,7 @@ def _queue_page(
         minimum = max(0.0, min(1.0, float(params.get("min", "0") or 0)))
     except ValueError:
         minimum = 0.0
-    export: LaporExport | None = session.data.get("queue")
+    export = await load_queue(request, session)
     instansi, unit_lists = _known_names(state, export)
     models = state.store.current
     rows = _queue_view(export, sort, minimum)
@@ -135,7 +152,7 @@ def _rows(export: LaporExport | None) -> list:
 
 @router.get("/antrean")
 async def queue(request: Request, session: QueuePage) -> Response:
-    return _queue_page(request, session)
+    return await _queue_page(request, session)
 
 
 async def _triage(state: AppState, export: LaporExport) -> LaporExport:
@@ -164,7 +181,7 @@ async def upload(
     name = Path(berkas.filename or "berkas").name
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        return _queue_page(
+        return await _queue_page(
             request,
             session,
             422,
@@ -177,12 +194,35 @@ async def upload(
         try:
             export = read_export(path, name, penerima=state.settings.penerima)
         except DataError as exc:
-            return _queue_page(request, session, 422, error=_data_error_text(exc, name))
+            return await _queue_page(request, session, 422, error=_data_error_text(exc, name))
     try:
-        session.data["queue"] = await _triage(state, export)
+        export = await _triage(state, export)
     except DataError as exc:
-        return _queue_page(request, session, 503, error=str(exc))
+        return await _queue_page(request, session, 503, error=str(exc))
+    return await _keep(request, session, export, name)
+
+
+async def _keep(request: Request, session: Session, export: LaporExport, name: str) -> Response:
+    """Store the triaged queue with the session (masked, compressed; its decisions reset), or
+    the page with the reason it is too large (nothing stored, the previous queue kept)."""
+    cap = request.app.state.lapor.settings.console_queue_max_bytes
+    try:
+        blob = await run_in_threadpool(encode, export, cap)
+    except QueueTooLarge as exc:
+        return await _queue_page(
+            request,
+            session,
+            413,
+            error=f"{name}: antrean terlalu besar untuk disimpan ({len(export.rows)} laporan, "
+            f"{_mb(exc.size)} terkompresi; batas {_mb(exc.cap)}, LAPOR_CONSOLE_QUEUE_MAX_BYTES). "
+            "Bagi ekspor menjadi beberapa berkas. Tidak ada data yang disimpan.",
+        )
+    await run_in_threadpool(sessions_of(request).save_queue, session, blob, decisions={})
     return RedirectResponse("/console/antrean", status_code=303)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB"
 
 
 def _data_error_text(exc: DataError, name: str) -> str:
@@ -204,11 +244,10 @@ async def paste(
 ) -> Response:
     state: AppState = request.app.state.lapor
     try:
-        export = paste_export(judul, isi, penerima=state.settings.penerima)
-        session.data["queue"] = await _triage(state, export)
+        export = await _triage(state, paste_export(judul, isi, penerima=state.settings.penerima))
     except DataError as exc:
-        return _queue_page(request, session, 422, error=f"Laporan tempel: {exc}")
-    return RedirectResponse("/console/antrean", status_code=303)
+        return await _queue_page(request, session, 422, error=f"Laporan tempel: {exc}")
+    return await _keep(request, session, export, "Laporan tempel")
 
 
 @router.post("/antrean/keputusan")
@@ -220,16 +259,18 @@ async def decide(
     tingkat: Annotated[Literal["disposisi", "unit"], Form()] = "unit",
     nama: Annotated[str, Form()] = "",
 ) -> Response:
-    export: LaporExport | None = session.data.get("queue")
+    export = await load_queue(request, session)
     if export is None or not 0 <= baris < len(export.rows):
-        return _queue_page(request, session, 404, error="Baris antrean tidak ditemukan.")
+        return await _queue_page(request, session, 404, error="Baris antrean tidak ditemukan.")
     row = export.rows[baris]
     level = LEVEL_OF_FORM[tingkat]
     s = row.suggestion or {}
     view = s.get(level)
     where = f"Baris {row.row} ({row.report_id})"
     if view is None:
-        return _queue_page(request, session, 422, error=f"{where}: tidak ada saran {tingkat}.")
+        return await _queue_page(
+            request, session, 422, error=f"{where}: tidak ada saran {tingkat}."
+        )
     predicted = view["top_k"][0]["name"] if view["top_k"] else None
     if aksi == "terima":
         chosen, decision = predicted, "accepted"
@@ -237,10 +278,10 @@ async def decide(
         chosen = " ".join(nama.split())
         decision = "accepted" if chosen.casefold() == (predicted or "").casefold() else "overridden"
     else:
-        return _queue_page(request, session, 422, error=f"Aksi tidak dikenal: {aksi!r}.")
+        return await _queue_page(request, session, 422, error=f"Aksi tidak dikenal: {aksi!r}.")
     if not chosen:
         what = "instansi" if level == "disposition" else "unit"
-        return _queue_page(
+        return await _queue_page(
             request, session, 422, error=f"{where}: isi nama {what} tujuan untuk dialihkan."
         )
     try:
@@ -261,16 +302,22 @@ async def decide(
         state: AppState = request.app.state.lapor
         await run_in_threadpool(store_feedback, body, session.principal, state)
     except (ValidationError, InputError, HTTPException) as exc:
-        return _queue_page(request, session, 422, error=f"{where}: {why(exc)}")
-    row.decisions[level] = (decision, chosen)
+        return await _queue_page(request, session, 422, error=f"{where}: {why(exc)}")
+
+    def _record(decisions: dict | None) -> dict:
+        decisions = dict(decisions or {})
+        decisions[str(baris)] = {**decisions.get(str(baris), {}), level: [decision, chosen]}
+        return decisions
+
+    await run_in_threadpool(sessions_of(request).update_state, session, "decisions", _record)
     return RedirectResponse(f"/console/antrean#baris-{baris}", status_code=303)
 
 
 @router.get("/antrean/unduh")
 async def download(request: Request, session: QueuePage) -> Response:
-    export: LaporExport | None = session.data.get("queue")
+    export = await load_queue(request, session)
     if export is None:
-        return _queue_page(request, session, 404, error="Belum ada antrean untuk diunduh.")
+        return await _queue_page(request, session, 404, error="Belum ada antrean untuk diunduh.")
     buffer = io.BytesIO()
     write_xlsx(export, buffer)
     stem = Path(export.file).stem or "antrean"

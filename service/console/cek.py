@@ -13,11 +13,12 @@ from pydantic import ValidationError
 
 from lapor_triage.service.auth import Role
 from lapor_triage.service.console.sessions import Session
-from lapor_triage.service.console.web import CheckForm, CheckPage, render, why
+from lapor_triage.service.console.web import CheckForm, CheckPage, render, sessions_of, why
 from lapor_triage.service.deps import AppState
 from lapor_triage.service.errors import InputError
 from lapor_triage.service.routers.replies import assess
 from lapor_triage.service.schemas.replies import AssessRequest
+from lapor_triage.text import mask_pii
 
 REASON_TEXT = {
     "ucapan_terima_kasih_saja": "Hanya ucapan terima kasih, tanpa isi tindak lanjut",
@@ -117,9 +118,11 @@ async def check(
         "reply_text": result["reply_text"],
     }
     previous = session.data.get("check")
-    session.data["check_previous"] = (
-        previous if previous and previous["report"] == laporan else None
+    await run_in_threadpool(
+        sessions_of(request).save_state,
+        session,
+        check_previous=previous if previous and previous["report"] == mask_pii(laporan) else None,
+        check=view,
+        check_form=form,
     )
-    session.data["check"] = view
-    session.data["check_form"] = form
     return _check_render(request, session, form=form)

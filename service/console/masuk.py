@@ -15,6 +15,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from lapor_triage.service.auth import Principal
@@ -27,6 +28,7 @@ from lapor_triage.service.console.web import (
     current,
     forbidden,
     render,
+    session_of_cookie,
     sessions_of,
     set_cookie,
     to_login,
@@ -81,7 +83,9 @@ async def login(
         if exc.status_code == 429:  # this failure crossed the limit meanwhile
             return _too_many(request, int((exc.headers or {}).get("Retry-After", "60")))
         return _login_error(request, "Kunci API salah atau sudah dicabut.", 401)
-    session = sessions_of(request).create(key, principal)
+    session = await run_in_threadpool(
+        sessions_of(request).create, state.keys.digest(key), principal
+    )
     log.info("console sign-in: key %s (%s)", principal.key_id, principal.role.value)
     response = RedirectResponse("/console", status_code=303)
     set_cookie(response, request, COOKIE, session.sid)
@@ -107,11 +111,10 @@ def _login_error(request: Request, message: str, status: int) -> Response:
 
 @router.post("/keluar")
 async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-    store = sessions_of(request)
-    session = store.get(request.cookies.get(COOKIE))
+    session = await session_of_cookie(request)
     if session is not None:
         check_csrf(session, csrf)
-        store.end(session.sid)
+        await run_in_threadpool(sessions_of(request).end, session.sid)
     return to_login()
 
 

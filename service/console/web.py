@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from lapor_triage.service.auth import Permission, Principal, Role
 from lapor_triage.service.console.sessions import COOKIE, Session, SessionStore, same_token
-from lapor_triage.service.deps import AppState, _principal
+from lapor_triage.service.deps import AppState
 from lapor_triage.service.errors import InputError
 
 HERE = Path(__file__).parent
@@ -67,16 +68,30 @@ _STORE_LOCK = threading.Lock()
 
 
 def sessions_of(request: Request) -> SessionStore:
-    """The console sessions of this app (one store per app, made on first use)."""
+    """The console sessions of this app: in its database, so every worker process on that
+    database serves them (one store object per app, made on first use)."""
     state: AppState = request.app.state.lapor
     store = getattr(state, "console_sessions", None)
     if store is None:
         with _STORE_LOCK:
             store = getattr(state, "console_sessions", None)
             if store is None:
-                store = SessionStore()
+                store = SessionStore(state.db)
                 state.console_sessions = store  # type: ignore[attr-defined]
     return store
+
+
+async def session_of_cookie(request: Request) -> Session | None:
+    """The live session of the request's cookie, its key checked again by the key store (a
+    revoked key, or an expired session, ends it: ``None``)."""
+    sid = request.cookies.get(COOKIE)
+    if not sid:
+        return None
+    state: AppState = request.app.state.lapor
+    session = await run_in_threadpool(sessions_of(request).get, sid, state.keys.verify_digest)
+    if session is not None:
+        request.state.key_id = session.principal.key_id  # for the access log
+    return session
 
 
 class NotSignedIn(Exception):
@@ -100,17 +115,10 @@ def install_handlers(app: FastAPI) -> None:
 
 
 async def current(request: Request) -> Session:
-    """The signed-in session, its key checked again by the service's key check (a revoked key
-    ends the session)."""
-    store = sessions_of(request)
-    session = store.get(request.cookies.get(COOKIE))
+    """The signed-in session (see :func:`session_of_cookie`); else :class:`NotSignedIn`."""
+    session = await session_of_cookie(request)
     if session is None:
         raise NotSignedIn
-    try:
-        session.principal = await _principal(request, request.app.state.lapor, session.key)
-    except HTTPException:
-        store.end(session.sid)
-        raise NotSignedIn from None
     return session
 
 

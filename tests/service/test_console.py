@@ -15,7 +15,9 @@ import httpx
 import openpyxl
 import pytest
 
-from lapor_triage.service.console.annotate import ADDED_COLUMNS
+from lapor_triage.service.console.annotate import ADDED_COLUMNS, LaporExport
+from lapor_triage.service.console.queue_store import decode
+from lapor_triage.service.console.sessions import SessionStore
 from tests.service.conftest import AGENCY
 from tests.service.test_replies import NORMATIF, REPORT, SUBSTANTIF
 
@@ -102,6 +104,16 @@ def test_navigation_shows_only_what_the_role_may_use(live):
         assert client.get("/console/model").status_code == 403
 
 
+def stored_queue(live, sid: str) -> LaporExport:
+    """The queue of the session with cookie ``sid``, as the database holds it."""
+    state = live.state
+    store = SessionStore(state.db)
+    session = store.get(sid, state.keys.verify_digest)
+    assert session is not None
+    _, blob = store.load_queue(session)
+    return decode(blob, session.data.get("decisions"))
+
+
 def test_queue_upload_decide_download(live):
     before = len(feedback_rows(live))
     with sign_in(live, "pusat") as client:
@@ -118,10 +130,7 @@ def test_queue_upload_decide_download(live):
         # no disposition model on this service: the unit level only, labelled as such
         assert 'id="kol-unit"' in r.text and 'id="kol-disposisi"' not in r.text
         assert '<datalist id="unit-dikenal-0">' in r.text and 'value="Dinas Kesehatan"' in r.text
-        state = live.state
-        sessions = state.console_sessions
-        session = sessions.get(client.cookies["lapor_console"])
-        rows = session.data["queue"].rows
+        rows = stored_queue(live, client.cookies["lapor_console"]).rows
         first, second = rows[0], rows[1]
         assert first.suggestion["disposition"] is None
         assert len(first.suggestion["unit"]["top_k"]) == 3

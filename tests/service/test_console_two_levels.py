@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.service.test_console import csrf_of, sign_in
+from tests.service.test_console import csrf_of, sign_in, stored_queue
 from tests.service.test_two_levels import LAMPU, SAMPIT, SURABAYA
 
 HEADER = ["Tracking ID", "Judul Laporan", "Isi Laporan Awal", "Kecamatan", "Kelurahan"]
@@ -72,8 +72,7 @@ def test_both_levels_shown_labelled_and_decided(console2):
         assert (
             '<datalist id="instansi-dikenal">' in html and '<datalist id="unit-dikenal-0">' in html
         )
-        session = console2.state.console_sessions.get(client.cookies["lapor_console"])
-        rows = session.data["queue"].rows
+        rows = stored_queue(console2, client.cookies["lapor_console"]).rows
         lampu = rows[0].suggestion
         assert lampu["disposition"]["top_k"][0]["name"] == "Dinas Perhubungan Kota Semarang"
         assert lampu["disposition"]["top_k"][0]["region"] == "Kota Semarang"

@@ -168,6 +168,7 @@ ALL_TABLES = {
     "audit_log",
     "model_reloads",
     "worker_status",
+    "console_sessions",
     "alembic_version",
 }
 
@@ -389,3 +390,35 @@ def test_the_migrations_ship_in_the_wheel():
     } <= folders
     assert folders <= packages, folders - packages
     assert "script.py.mako" in tool["package-data"]["lapor_triage.service.migrations"]
+
+
+def test_a_0003_database_gets_the_console_sessions_table(target, model_dirs, monkeypatch, capsys):
+    """Revision 0004 adds ``console_sessions`` to a database at 0003 (rows kept); until it is
+    applied, production refuses the database, and ``lapor-triage db upgrade`` applies it."""
+    url, schema = target
+    make_old_database(url, schema)
+    db = Database(url, schema=schema)
+    try:
+        assert db.upgrade("0003") == (None, "0003")
+        assert "console_sessions" not in table_names(url, schema)
+        settings = make_settings(
+            model_dirs, url, env="production", database_schema=schema, pepper=TEST_PEPPER
+        )
+        with pytest.raises(SchemaVersionError, match="revision 0003, this release needs"):
+            create_app(settings)
+        assert "console_sessions" not in table_names(url, schema)  # production changed nothing
+
+        monkeypatch.setenv("LAPOR_DATABASE_URL", url)
+        if schema:
+            monkeypatch.setenv("LAPOR_DATABASE_SCHEMA", schema)
+        else:
+            monkeypatch.delenv("LAPOR_DATABASE_SCHEMA", raising=False)
+        assert cli_main(["db", "upgrade"]) == 0
+        assert "upgraded from revision 0003 to 0004" in capsys.readouterr().out
+        assert "console_sessions" in table_names(url, schema)
+        assert db.current_revision() == head_revision() == "0004"
+        assert [row.report_id for row in db.iter_feedback()] == ["OLD-1"]
+        assert schema_differences(db) == []
+        create_app(settings).state.lapor.db.dispose()  # at head: production accepts it
+    finally:
+        db.dispose()
