@@ -55,6 +55,7 @@ from lapor_triage.models.features import CalibratedLinear
 from lapor_triage.models.instansi_names import compose, region_level, split_instansi
 from lapor_triage.models.region_choice import LevelPrior, OptionModel, option_rows
 from lapor_triage.models.regions import Candidate, RegionFinder
+from lapor_triage.models.stacked_linear import StackedLinear
 
 NAME_MAP_FILE = "name_map.json"
 
@@ -277,6 +278,8 @@ class DispositionModel(Predictor):
             if region:
                 self._kind_flat_[kind].append((j, region))
         self._seen_pairs_ = {split_instansi(n) for n in self.seen_}
+        # the three classifiers' weights side by side: one product per batch (same numbers)
+        self._stacked_ = StackedLinear([self.kind_clf_, self.flat_clf_, self.region_clf_])
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
@@ -295,10 +298,8 @@ class DispositionModel(Predictor):
         if not X:
             return []
         feats = self._featurize(X)
-        p_kind = self.kind_clf_.predict_proba(feats)
-        p_flat = self.flat_clf_.predict_proba(feats) if self.flat_clf_ is not None else None
+        p_kind, p_flat, p_region = self._stacked_.predict_proba(feats)
         wf = self.flat_weight if p_flat is not None else 0.0
-        p_region = self.region_clf_.predict_proba(feats) if self.region_clf_ is not None else None
         region_names = [str(c) for c in self.region_clf_.classes_] if self.region_clf_ else []
         out = []
         for i, rec in enumerate(X):
