@@ -230,6 +230,7 @@ class DispositionModel(Predictor):
         self._prepare()
         self.options_ = OptionModel(self.option_l2)
         self.options_.fit(*self._option_examples(X, parts, levels, w))
+        self._prepare_options()
         return self
 
     def _option_examples(
@@ -278,6 +279,21 @@ class DispositionModel(Predictor):
             if region:
                 self._kind_flat_[kind].append((j, region))
         self._seen_pairs_ = {split_instansi(n) for n in self.seen_}
+        # the flat columns of each kind's seen regional instansi, as one index array
+        self._kind_flat_idx_ = {
+            k: (np.array([j for j, _ in v], dtype=np.intp), [r for _, r in v])
+            for k, v in self._kind_flat_.items()
+        }
+        if hasattr(self, "options_"):
+            self._prepare_options()
+
+    def _prepare_options(self) -> None:
+        """Each kind's options and their probabilities when the report names no region at a
+        level the kind takes (about half the kinds composed): they depend on the kind alone."""
+        self._alone_ = {}
+        for k in self._kind_names_:
+            opts, F = option_rows(k, self._level_p_[k], {}, self._seen_pair)
+            self._alone_[k] = (opts, self.options_.probs(F).tolist())
         # the three classifiers' weights side by side: one product per batch (same numbers)
         self._stacked_ = StackedLinear([self.kind_clf_, self.flat_clf_, self.region_clf_])
 
@@ -290,9 +306,11 @@ class DispositionModel(Predictor):
         return self.level_prior_.probs(kind)
 
     # --- prediction --------------------------------------------------------------------------
-    def _suggestions(self, X: Sequence[Record]) -> list[list[dict[str, Any]]]:
+    def _suggestions(
+        self, X: Sequence[Record], limit: int | None = None
+    ) -> list[list[dict[str, Any]]]:
         """Per record: suggestions ``{"instansi", "kind", "region", "probability", "evidence",
-        "seen_in_training"}`` best first (all with probability > 0)."""
+        "seen_in_training"}`` best first (all with probability > 0, or the first ``limit``)."""
         self._check_fitted()
         X = [({"text": r} if isinstance(r, str) else r) for r in X]
         if not X:
@@ -331,13 +349,15 @@ class DispositionModel(Predictor):
                     self._put_kind_alone(tally, self._kind_names_[j], float(mass[j]), flat_row)
                     continue
                 self._compose(tally, self._kind_names_[j], float(mass[j]), found, flat_row)
-            out.append(self._ranked(tally))
+            out.append(self._ranked(tally, limit))
         return out
 
-    def _ranked(self, tally: _Tally) -> list[dict[str, Any]]:
+    def _ranked(self, tally: _Tally, limit: int | None = None) -> list[dict[str, Any]]:
         scores, where, evidence = tally.scores, tally.where, tally.evidence
         total = sum(scores.values()) or 1.0
         ranked = sorted(scores.items(), key=lambda t: (-t[1], t[0]))
+        if limit is not None:  # probabilities still over every suggestion (total above)
+            ranked = [t for t in ranked if t[1] > 0][:limit]
         return [
             {
                 "instansi": name,
@@ -365,15 +385,19 @@ class DispositionModel(Predictor):
         """``mass`` of ``kind`` over its options: region-free, the named regions at the levels it
         takes, a region not named (:meth:`_other`), by the fitted option model."""
         level_p = self._level_p_.get(kind) or self.level_prior_.probs(kind)
-        opts, F = option_rows(kind, level_p, found, self._seen_pair)
-        probs = self.options_.probs(F)
+        alone = self._alone_.get(kind)
+        if alone is not None and not any(found.get(lv) for lv in level_p if lv != "none"):
+            opts, probs = alone  # what option_rows and the option model give without regions
+        else:
+            opts, F = option_rows(kind, level_p, found, self._seen_pair)
+            probs = self.options_.probs(F).tolist()
         for (what, region, ev), p in zip(opts, probs, strict=True):
             if what == "region":
-                tally.put(kind, region, mass * float(p), list(ev))
+                tally.put(kind, region, mass * p, list(ev))
             elif what == "none":
-                tally.put(kind, None, mass * float(p))
+                tally.put(kind, None, mass * p)
             else:
-                self._other(tally, kind, mass * float(p), flat_row, "none" in level_p)
+                self._other(tally, kind, mass * p, flat_row, "none" in level_p)
 
     def _put_kind_alone(
         self, tally: _Tally, kind: str, mass: float, flat_row: np.ndarray | None
@@ -395,17 +419,15 @@ class DispositionModel(Predictor):
         """The mass of "a region of ``kind`` the report does not name": to the kind's seen
         regional instansi by the flat classifier (``other_regions="seen"``, or always when the
         kind never goes without a region), else to the region-free name."""
-        seen = self._kind_flat_.get(kind, [])
-        if seen and (self.other_regions == "seen" or not region_free_ok):
-            if flat_row is not None:
-                p = np.array([flat_row[j] for j, _ in seen])
-            else:
-                p = np.ones(len(seen))
+        seen = self._kind_flat_idx_.get(kind)
+        if seen is not None and (self.other_regions == "seen" or not region_free_ok):
+            idx, regions = seen
+            p = flat_row[idx] if flat_row is not None else np.ones(len(idx))
             z = float(p.sum())
             if z > 0:
-                for (_, region), pj in zip(seen, p, strict=True):
+                for region, pj in zip(regions, p.tolist(), strict=True):
                     if pj > 0:
-                        tally.put(kind, region, mass * float(pj) / z)
+                        tally.put(kind, region, mass * pj / z)
                 return
         tally.put(kind, None, mass)
 
@@ -443,18 +465,19 @@ class DispositionModel(Predictor):
         return out
 
     def predict(self, X: Sequence[Record]) -> list[str]:
-        return [row[0]["instansi"] for row in self._suggestions(X)]
+        return [row[0]["instansi"] for row in self._suggestions(X, limit=1)]
 
     def top_k(self, X: Sequence[Record], k: int = 3) -> list[list[tuple[str, float]]]:
         return [
-            [(s["instansi"], s["probability"]) for s in row[:k]] for row in self._suggestions(X)
+            [(s["instansi"], s["probability"]) for s in row[:k]]
+            for row in self._suggestions(X, limit=k if k >= 1 else None)
         ]
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities", "top_k": [{"instansi", "kind", "region", "probability",
         "evidence", "seen_in_training"}], "kind", "region", "evidence", "abstain"}`` per record."""
         out = []
-        for row in self._suggestions(X):
+        for row in self._suggestions(X, limit=max(1, top)):
             best = row[0]
             top_rows = [
                 {**s, "probability": round(s["probability"], 6)} for s in row[: max(1, top)]

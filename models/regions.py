@@ -107,6 +107,13 @@ class _Gazetteer:
     kab_label: dict[str, str]  # kab code -> label
     prov_label: dict[str, str]  # prov code -> label
     starts: dict[str, int] = field(default_factory=dict)  # first token -> longest key (tokens)
+    label_code: dict[str, str] = field(default_factory=dict)  # label -> its first kab code
+
+    def __post_init__(self) -> None:
+        # the first code of each label, as a scan of kab_label in order would find it (a
+        # look-up instead of that scan per candidate: a tenth of ``find``, measured)
+        for code, label in self.kab_label.items():
+            self.label_code.setdefault(label, code)
 
 
 _LOCK = threading.Lock()
@@ -320,7 +327,7 @@ class RegionFinder:
         for cand in list(kab.values()):
             place = cand.region.split(" ", 1)[1]
             add(branch, "branch", f"KC {place}", cand.score * 0.8, ", ".join(cand.evidence))
-            code = next((c for c, lab in gz.kab_label.items() if lab == cand.region), None)
+            code = gz.label_code.get(cand.region)
             if code:
                 plabel = gz.prov_label[code.split(".")[0]]
                 add(prov, "provinsi", plabel, min(cand.score, 3.0) * 0.5, ", ".join(cand.evidence))
