@@ -45,6 +45,7 @@ import json
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,12 @@ def _region_guessed(suggestion: Mapping[str, Any]) -> bool:
     ]
 
 
+@lru_cache(maxsize=65536)
+def _name(kind: str, region: str | None) -> str:
+    """:func:`compose`, remembered: the same names are composed in every batch."""
+    return compose(kind, region)
+
+
 class _Tally:
     """Probability mass per composed instansi for one report, with its kind, region, evidence."""
 
@@ -79,7 +86,7 @@ class _Tally:
         self.evidence: dict[str, list[str]] = {}
 
     def put(self, kind: str, region: str | None, p: float, ev: list[str] | None = None) -> None:
-        name = compose(kind, region)
+        name = _name(kind, region)
         self.scores[name] += p
         self.where[name] = (kind, region)
         if ev:
