@@ -293,7 +293,11 @@ class DispositionModel(Predictor):
         self._seen_pairs_ = {split_instansi(n) for n in self.seen_}
         # the flat columns of each kind's seen regional instansi, as one index array
         self._kind_flat_idx_ = {
-            k: (np.array([j for j, _ in v], dtype=np.intp), [r for _, r in v])
+            k: (
+                np.array([j for j, _ in v], dtype=np.intp),
+                [r for _, r in v],
+                [_name(k, r) for _, r in v],
+            )
             for k, v in self._kind_flat_.items()
         }
         # per flat column: its kind's index (-1: none), whether it is region-free; the columns
@@ -319,8 +323,7 @@ class DispositionModel(Predictor):
             if "none" in (self._level_p_.get(kind) or {}) or seen is None:
                 self._alone_plan_.append((kind, _name(kind, None)))
             else:
-                names = [_name(kind, r) for r in seen[1]]
-                self._alone_plan_.append((kind, _name(kind, None), seen[0], seen[1], names))
+                self._alone_plan_.append((kind, _name(kind, None), *seen))
         if hasattr(self, "options_"):
             self._prepare_options()
 
@@ -506,13 +509,15 @@ class DispositionModel(Predictor):
         kind never goes without a region), else to the region-free name."""
         seen = self._kind_flat_idx_.get(kind)
         if seen is not None and (self.other_regions == "seen" or not region_free_ok):
-            idx, regions = seen
+            idx, regions, names = seen
             p = flat_row[idx] if flat_row is not None else np.ones(len(idx))
             z = float(p.sum())
             if z > 0:
-                for region, pj in zip(regions, p.tolist(), strict=True):
+                scores, where = tally.scores, tally.where  # tally.put, inline
+                for region, name, pj in zip(regions, names, p.tolist(), strict=True):
                     if pj > 0:
-                        tally.put(kind, region, mass * pj / z)
+                        scores[name] += mass * pj / z
+                        where[name] = (kind, region)
                 return
         tally.put(kind, None, mass)
 
