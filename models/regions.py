@@ -202,15 +202,16 @@ def _kab_of(code: str) -> str:
     return ".".join(code.split(".")[:2])
 
 
-def _ngrams(
-    toks: list[str], starts: Mapping[str, int], known_starts: Mapping[str, int]
-) -> Iterable[tuple[int, int, str]]:
-    """The n-grams (longest first) that may be a key: those whose first token starts one, and
-    every n-gram after a ``kec.`` / ``kel.`` / ``desa`` marker (kecamatan and desa names)."""
+def _ngrams(toks: list[str], starts: Mapping[str, int]) -> Iterable[tuple[int, int, str]]:
+    """The n-grams (longest first) that may be a key: those whose first token starts one
+    (``starts``: first token -> most tokens), and every n-gram after a ``kec.`` / ``kel.`` /
+    ``desa`` marker (kecamatan and desa names)."""
     for i, tok in enumerate(toks):
-        longest = max(starts.get(tok, 0), known_starts.get(tok, 0))
+        longest = starts.get(tok, 0)
         if i > 0 and (toks[i - 1] in _KEC_MARKERS or toks[i - 1] in _KEL_MARKERS):
             longest = MAX_NGRAM
+        elif not longest:
+            continue
         for n in range(min(longest, len(toks) - i), 0, -1):
             yield i, i + n, " ".join(toks[i : i + n])
 
@@ -232,6 +233,7 @@ class RegionFinder:
             if key and (" " in key or key not in AMBIGUOUS_WORDS) and len(key) >= 4:
                 self._known_index[key].append(region)
         self._known_starts = _starts([self._known_index], MAX_NGRAM)
+        self._all_starts: dict[str, int] | None = None  # with the gazetteer's, at first find
 
     def __getstate__(self) -> dict[str, Any]:
         return {"known": self.known}
@@ -258,8 +260,13 @@ class RegionFinder:
         kec_hits: list[tuple[list[tuple[str, str]], str, float]] = []
         desa_hits: list[tuple[list[tuple[str, str]], str, float]] = []
         used_until = 0
-        starts, known_starts = gz.starts, self._known_starts
-        for i, j, gram in _ngrams(toks, starts, known_starts):
+        starts = self._all_starts
+        if starts is None:  # one look-up per token instead of two (a sixth of find, measured)
+            starts = dict(gz.starts)
+            for tok, n in self._known_starts.items():
+                starts[tok] = max(starts.get(tok, 0), n)
+            self._all_starts = starts
+        for i, j, gram in _ngrams(toks, starts):
             if i < used_until:
                 continue
             prev = toks[i - 1] if i > 0 else ""
