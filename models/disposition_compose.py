@@ -76,6 +76,8 @@ class DispositionComposition:
         )
         self._kind_names_ = [str(c) for c in self.kind_clf_.classes_]
         self._kind_index_ = {k: j for j, k in enumerate(self._kind_names_)}
+        region_clf = getattr(self, "region_clf_", None)
+        self._region_names_ = [str(c) for c in region_clf.classes_] if region_clf else []
         self._level_p_ = {k: self.level_prior_.probs(k) for k in self._kind_names_}
         # the seen regional instansi of each kind (flat classifier columns), for "other" mass
         self._kind_flat_: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -139,7 +141,7 @@ class DispositionComposition:
         feats = self._featurize(X)
         p_kind, p_flat, p_region = self._stacked_.predict_proba(feats)
         wf = self.flat_weight if p_flat is not None else 0.0
-        region_names = [str(c) for c in self.region_clf_.classes_] if self.region_clf_ else []
+        region_names = self._region_names_
         out = []
         for i, rec in enumerate(X):
             found = self.finder_.find(rec)
