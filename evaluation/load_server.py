@@ -20,8 +20,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workers: int, log_path: Path) -> tuple[subprocess.Popen, int, str]:
-    """``lapor-triage serve`` on a free port with a throw-away database and a bootstrap key."""
+def start_server(
+    workers: int, log_path: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int, str]:
+    """``lapor-triage serve`` on a free port with a throw-away database and a bootstrap key;
+    ``extra_env`` adds settings (``LAPOR_DISPOSITION_MODEL_DIR``, ...)."""
     port = free_port()
     key = f"lt_loadtest_{secrets.token_urlsafe(24)}"
     env = dict(os.environ)
@@ -30,6 +33,7 @@ def start_server(workers: int, log_path: Path) -> tuple[subprocess.Popen, int, s
         LAPOR_BOOTSTRAP_ADMIN_KEY=key,
         LAPOR_DATABASE_URL=f"sqlite:///{log_path.parent / 'loadtest.db'}",
     )
+    env.update(extra_env or {})
     log = log_path.open("w")
     proc = subprocess.Popen(
         [

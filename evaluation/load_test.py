@@ -25,6 +25,11 @@ generator, one thread) when it is on PATH, with the same request bodies, as a cr
 Python client. wrk is optional: nothing else needs it.
 
     python -m lapor_triage.evaluation.load_test --workers 2 --wrk
+
+``--disposition-model DIR`` serves a national disposition model as well (a saved model folder, e.g.
+from ``lapor-triage train --task disposition`` or ``python -m
+lapor_triage.evaluation.disposition_speed --save DIR``): every triage answer then carries
+``disposition``, and the warm-up checks that it does.
 """
 
 from __future__ import annotations
@@ -234,6 +239,8 @@ async def main_async(
     )
     if warm.errors:
         raise SystemExit(f"warm-up failed: {warm.errors[:3]}")
+    if getattr(args, "disposition_model", None):
+        await check_disposition(host, port, key, texts[0])
 
     async def phase(name: str, clients: int, per_request: int, max_requests: int, during=None):
         """One measured phase of ``clients`` concurrent clients (``--seconds`` at most)."""
@@ -279,6 +286,20 @@ async def main_async(
         for err in reload.errors[:5]:
             print("  reload-phase error:", err, file=sys.stderr)
     return rows
+
+
+async def check_disposition(host: str, port: int, key: str, text: str) -> None:
+    """Stop unless the served triage answer carries ``disposition`` (the model was loaded)."""
+    conn = Connection(host, port)
+    try:
+        body = json.dumps({"reports": [{"id": "0", "judul": "", "isi": text}]}).encode()
+        status, payload = await conn.request("POST", "/v1/reports/triage", body, {"X-API-Key": key})
+    finally:
+        await conn.close()
+    if status != 200 or b'"disposition"' not in payload:
+        raise SystemExit(
+            f"the service answered without disposition: HTTP {status} {payload[:300]!r}"
+        )
 
 
 def load_texts() -> list[str]:
@@ -339,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="max seconds per phase")
     parser.add_argument("--reloads", type=int, default=3, help="reloads during the last phase")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--disposition-model",
+        type=Path,
+        help="a disposition model folder for the started service (LAPOR_DISPOSITION_MODEL_DIR)",
+    )
     args = parser.parse_args(argv)
 
     proc = None
@@ -355,12 +381,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log_path = Path(tmp.name) / "service.log"
             print("starting lapor-triage serve on 127.0.0.1 ...", file=sys.stderr)
-            proc, port, key = start_server(args.workers, log_path)
+            extra = {}
+            if args.disposition_model:
+                if not args.disposition_model.is_dir():
+                    raise SystemExit(
+                        f"--disposition-model {args.disposition_model}: no such folder"
+                    )
+                extra["LAPOR_DISPOSITION_MODEL_DIR"] = str(args.disposition_model.resolve())
+            proc, port, key = start_server(args.workers, log_path, extra)
             host = "127.0.0.1"
         server_pid = proc.pid if proc is not None else None
         rows = run_async(main_async(args, host, port, key, server_pid))
         print(f"\nlapor-triage load test on http://{host}:{port} ({os.cpu_count()} CPUs shared "
-              f"by client and server, server workers: {args.workers if proc else '?'})")  # fmt: skip
+              f"by client and server, server workers: {args.workers if proc else '?'}"
+              f"{', disposition model loaded' if args.disposition_model else ''}; load average "
+              f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})")  # fmt: skip
         print_table(rows)
         single = rows[0]
         batch = next(r for r in rows if r["phase"].startswith("batch"))

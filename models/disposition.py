@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,15 +51,13 @@ from typing import Any
 import numpy as np
 
 from lapor_triage.models.base import Predictor, Record, register
+from lapor_triage.models.disposition_compose import LEARNED_EVIDENCE, DispositionComposition
 from lapor_triage.models.features import CalibratedLinear
 from lapor_triage.models.instansi_names import compose, region_level, split_instansi
 from lapor_triage.models.region_choice import LevelPrior, OptionModel, option_rows
-from lapor_triage.models.regions import Candidate, RegionFinder
+from lapor_triage.models.regions import RegionFinder
 
 NAME_MAP_FILE = "name_map.json"
-
-
-LEARNED_EVIDENCE = "kata-kata laporan (dipelajari)"
 
 
 def _region_guessed(suggestion: Mapping[str, Any]) -> bool:
@@ -69,24 +67,8 @@ def _region_guessed(suggestion: Mapping[str, Any]) -> bool:
     ]
 
 
-class _Tally:
-    """Probability mass per composed instansi for one report, with its kind, region, evidence."""
-
-    def __init__(self) -> None:
-        self.scores: dict[str, float] = defaultdict(float)
-        self.where: dict[str, tuple[str, str | None]] = {}
-        self.evidence: dict[str, list[str]] = {}
-
-    def put(self, kind: str, region: str | None, p: float, ev: list[str] | None = None) -> None:
-        name = compose(kind, region)
-        self.scores[name] += p
-        self.where[name] = (kind, region)
-        if ev:
-            self.evidence.setdefault(name, ev)
-
-
 @register
-class DispositionModel(Predictor):
+class DispositionModel(DispositionComposition, Predictor):
     """Ranked instansi (kind + region) with calibrated probabilities, evidence and ``abstain``."""
 
     task = "disposition"
@@ -229,6 +211,7 @@ class DispositionModel(Predictor):
         self._prepare()
         self.options_ = OptionModel(self.option_l2)
         self.options_.fit(*self._option_examples(X, parts, levels, w))
+        self._prepare_options()
         return self
 
     def _option_examples(
@@ -261,23 +244,6 @@ class DispositionModel(Predictor):
             weights.append(float(weight))
         return groups, weights
 
-    def _prepare(self) -> None:
-        """Look-up tables for prediction, rebuilt after loading (never pickled)."""
-        self._index_ = {c: i for i, c in enumerate(self.classes_)}
-        self._seen_set_ = set(self.seen_)
-        self._flat_parts_ = (
-            [split_instansi(str(c)) for c in self.flat_clf_.classes_] if self.flat_clf_ else []
-        )
-        self._kind_names_ = [str(c) for c in self.kind_clf_.classes_]
-        self._kind_index_ = {k: j for j, k in enumerate(self._kind_names_)}
-        self._level_p_ = {k: self.level_prior_.probs(k) for k in self._kind_names_}
-        # the seen regional instansi of each kind (flat classifier columns), for "other" mass
-        self._kind_flat_: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for j, (kind, region) in enumerate(self._flat_parts_):
-            if region:
-                self._kind_flat_[kind].append((j, region))
-        self._seen_pairs_ = {split_instansi(n) for n in self.seen_}
-
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self._prepare()
@@ -287,148 +253,6 @@ class DispositionModel(Predictor):
         return self.level_prior_.probs(kind)
 
     # --- prediction --------------------------------------------------------------------------
-    def _suggestions(self, X: Sequence[Record]) -> list[list[dict[str, Any]]]:
-        """Per record: suggestions ``{"instansi", "kind", "region", "probability", "evidence",
-        "seen_in_training"}`` best first (all with probability > 0)."""
-        self._check_fitted()
-        X = [({"text": r} if isinstance(r, str) else r) for r in X]
-        if not X:
-            return []
-        feats = self._featurize(X)
-        p_kind = self.kind_clf_.predict_proba(feats)
-        p_flat = self.flat_clf_.predict_proba(feats) if self.flat_clf_ is not None else None
-        wf = self.flat_weight if p_flat is not None else 0.0
-        p_region = self.region_clf_.predict_proba(feats) if self.region_clf_ is not None else None
-        region_names = [str(c) for c in self.region_clf_.classes_] if self.region_clf_ else []
-        out = []
-        for i, rec in enumerate(X):
-            found = self.finder_.find(rec)
-            if p_region is not None and self.region_text_weight > 0:
-                found = self._with_text_regions(found, p_region[i], region_names)
-            tally = _Tally()
-            flat_row = p_flat[i] if p_flat is not None else None
-            mass = p_kind[i] * (1.0 - wf)
-            if flat_row is not None and wf > 0:
-                regions_found = {c.region: c.evidence for cs in found.values() for c in cs}
-                for j in np.flatnonzero(flat_row >= 1e-5):
-                    pf = wf * float(flat_row[j])
-                    kind, region = self._flat_parts_[j]
-                    if region is None or (
-                        self.flat_regions == "found" and region not in regions_found
-                    ):
-                        # a region-free instansi, or a seen one whose region the report does not
-                        # name: its mass goes to the kind's options, as the kind's own mass does
-                        k = self._kind_index_.get(kind)
-                        if k is not None:
-                            mass[k] += pf
-                            continue
-                    tally.put(kind, region, pf, regions_found.get(region or ""))
-            for rank, j in enumerate(np.argsort(-mass)):
-                if rank >= self.top_kinds:  # the kinds past top_kinds keep their mass as is
-                    if mass[j] < 1e-4:
-                        break
-                    self._put_kind_alone(tally, self._kind_names_[j], float(mass[j]), flat_row)
-                    continue
-                self._compose(tally, self._kind_names_[j], float(mass[j]), found, flat_row)
-            out.append(self._ranked(tally))
-        return out
-
-    def _ranked(self, tally: _Tally) -> list[dict[str, Any]]:
-        scores, where, evidence = tally.scores, tally.where, tally.evidence
-        total = sum(scores.values()) or 1.0
-        ranked = sorted(scores.items(), key=lambda t: (-t[1], t[0]))
-        return [
-            {
-                "instansi": name,
-                "kind": where[name][0],
-                "region": where[name][1],
-                "probability": float(p / total),
-                "evidence": list(evidence.get(name, [])),
-                "seen_in_training": name in self._seen_set_,
-            }
-            for name, p in ranked
-            if p > 0
-        ]
-
-    def _seen_pair(self, kind: str, region: str | None) -> bool:
-        return (kind, region) in self._seen_pairs_
-
-    def _compose(
-        self,
-        tally: _Tally,
-        kind: str,
-        mass: float,
-        found: Mapping[str, Sequence[Candidate]],
-        flat_row: np.ndarray | None,
-    ) -> None:
-        """``mass`` of ``kind`` over its options: region-free, the named regions at the levels it
-        takes, a region not named (:meth:`_other`), by the fitted option model."""
-        level_p = self._level_p_.get(kind) or self.level_prior_.probs(kind)
-        opts, F = option_rows(kind, level_p, found, self._seen_pair)
-        probs = self.options_.probs(F)
-        for (what, region, ev), p in zip(opts, probs, strict=True):
-            if what == "region":
-                tally.put(kind, region, mass * float(p), list(ev))
-            elif what == "none":
-                tally.put(kind, None, mass * float(p))
-            else:
-                self._other(tally, kind, mass * float(p), flat_row, "none" in level_p)
-
-    def _put_kind_alone(
-        self, tally: _Tally, kind: str, mass: float, flat_row: np.ndarray | None
-    ) -> None:
-        level_p = self._level_p_.get(kind) or {}
-        if "none" in level_p:
-            tally.put(kind, None, mass)
-        else:
-            self._other(tally, kind, mass, flat_row, False)
-
-    def _other(
-        self,
-        tally: _Tally,
-        kind: str,
-        mass: float,
-        flat_row: np.ndarray | None,
-        region_free_ok: bool,
-    ) -> None:
-        """The mass of "a region of ``kind`` the report does not name": to the kind's seen
-        regional instansi by the flat classifier (``other_regions="seen"``, or always when the
-        kind never goes without a region), else to the region-free name."""
-        seen = self._kind_flat_.get(kind, [])
-        if seen and (self.other_regions == "seen" or not region_free_ok):
-            if flat_row is not None:
-                p = np.array([flat_row[j] for j, _ in seen])
-            else:
-                p = np.ones(len(seen))
-            z = float(p.sum())
-            if z > 0:
-                for (_, region), pj in zip(seen, p, strict=True):
-                    if pj > 0:
-                        tally.put(kind, region, mass * float(pj) / z)
-                return
-        tally.put(kind, None, mass)
-
-    def _with_text_regions(
-        self, found: dict[str, list[Candidate]], row: np.ndarray, names: list[str]
-    ) -> dict[str, list[Candidate]]:
-        """Add the regions the text's wording points to (learned: ``#LaporHendi``, ``BRT``,
-        ``smg`` for Kota Semarang) with ``region_text_weight * P(region | text)``; only regions
-        at least ``region_text_min`` probable, so a report without such cues adds none."""
-        out = {lv: {c.region: c for c in cands} for lv, cands in found.items()}
-        for j in np.flatnonzero(row >= self.region_text_min):
-            region = names[j]
-            if not region:
-                continue
-            level = region_level(region)
-            table = out.setdefault(level, {})
-            cand = table.get(region)
-            if cand is None:
-                cand = table[region] = Candidate(region, level)
-            cand.score += self.region_text_weight * float(row[j])
-            if not cand.evidence:
-                cand.evidence.append(LEARNED_EVIDENCE)
-        return {lv: sorted(t.values(), key=lambda c: (-c.score, c.region)) for lv, t in out.items()}
-
     def predict_proba(self, X: Sequence[Record]) -> np.ndarray:
         """Probabilities over ``classes_`` (seen instansi and kinds alone); composed instansi
         never seen in training are not columns, so a row may sum to less than 1."""
@@ -442,18 +266,19 @@ class DispositionModel(Predictor):
         return out
 
     def predict(self, X: Sequence[Record]) -> list[str]:
-        return [row[0]["instansi"] for row in self._suggestions(X)]
+        return [row[0]["instansi"] for row in self._suggestions(X, limit=1)]
 
     def top_k(self, X: Sequence[Record], k: int = 3) -> list[list[tuple[str, float]]]:
         return [
-            [(s["instansi"], s["probability"]) for s in row[:k]] for row in self._suggestions(X)
+            [(s["instansi"], s["probability"]) for s in row[:k]]
+            for row in self._suggestions(X, limit=k if k >= 1 else None)
         ]
 
     def predict_records(self, X: Sequence[Record], top: int = 10) -> list[dict[str, Any]]:
         """``{"label", "probabilities", "top_k": [{"instansi", "kind", "region", "probability",
         "evidence", "seen_in_training"}], "kind", "region", "evidence", "abstain"}`` per record."""
         out = []
-        for row in self._suggestions(X):
+        for row in self._suggestions(X, limit=max(1, top)):
             best = row[0]
             top_rows = [
                 {**s, "probability": round(s["probability"], 6)} for s in row[: max(1, top)]

@@ -107,6 +107,13 @@ class _Gazetteer:
     kab_label: dict[str, str]  # kab code -> label
     prov_label: dict[str, str]  # prov code -> label
     starts: dict[str, int] = field(default_factory=dict)  # first token -> longest key (tokens)
+    label_code: dict[str, str] = field(default_factory=dict)  # label -> its first kab code
+
+    def __post_init__(self) -> None:
+        # the first code of each label, as a scan of kab_label in order would find it (a
+        # look-up instead of that scan per candidate: a tenth of ``find``, measured)
+        for code, label in self.kab_label.items():
+            self.label_code.setdefault(label, code)
 
 
 _LOCK = threading.Lock()
@@ -195,15 +202,16 @@ def _kab_of(code: str) -> str:
     return ".".join(code.split(".")[:2])
 
 
-def _ngrams(
-    toks: list[str], starts: Mapping[str, int], known_starts: Mapping[str, int]
-) -> Iterable[tuple[int, int, str]]:
-    """The n-grams (longest first) that may be a key: those whose first token starts one, and
-    every n-gram after a ``kec.`` / ``kel.`` / ``desa`` marker (kecamatan and desa names)."""
+def _ngrams(toks: list[str], starts: Mapping[str, int]) -> Iterable[tuple[int, int, str]]:
+    """The n-grams (longest first) that may be a key: those whose first token starts one
+    (``starts``: first token -> most tokens), and every n-gram after a ``kec.`` / ``kel.`` /
+    ``desa`` marker (kecamatan and desa names)."""
     for i, tok in enumerate(toks):
-        longest = max(starts.get(tok, 0), known_starts.get(tok, 0))
+        longest = starts.get(tok, 0)
         if i > 0 and (toks[i - 1] in _KEC_MARKERS or toks[i - 1] in _KEL_MARKERS):
             longest = MAX_NGRAM
+        elif not longest:
+            continue
         for n in range(min(longest, len(toks) - i), 0, -1):
             yield i, i + n, " ".join(toks[i : i + n])
 
@@ -225,6 +233,7 @@ class RegionFinder:
             if key and (" " in key or key not in AMBIGUOUS_WORDS) and len(key) >= 4:
                 self._known_index[key].append(region)
         self._known_starts = _starts([self._known_index], MAX_NGRAM)
+        self._all_starts: dict[str, int] | None = None  # with the gazetteer's, at first find
 
     def __getstate__(self) -> dict[str, Any]:
         return {"known": self.known}
@@ -251,8 +260,13 @@ class RegionFinder:
         kec_hits: list[tuple[list[tuple[str, str]], str, float]] = []
         desa_hits: list[tuple[list[tuple[str, str]], str, float]] = []
         used_until = 0
-        starts, known_starts = gz.starts, self._known_starts
-        for i, j, gram in _ngrams(toks, starts, known_starts):
+        starts = self._all_starts
+        if starts is None:  # one look-up per token instead of two (a sixth of find, measured)
+            starts = dict(gz.starts)
+            for tok, n in self._known_starts.items():
+                starts[tok] = max(starts.get(tok, 0), n)
+            self._all_starts = starts
+        for i, j, gram in _ngrams(toks, starts):
             if i < used_until:
                 continue
             prev = toks[i - 1] if i > 0 else ""
@@ -320,7 +334,7 @@ class RegionFinder:
         for cand in list(kab.values()):
             place = cand.region.split(" ", 1)[1]
             add(branch, "branch", f"KC {place}", cand.score * 0.8, ", ".join(cand.evidence))
-            code = next((c for c, lab in gz.kab_label.items() if lab == cand.region), None)
+            code = gz.label_code.get(cand.region)
             if code:
                 plabel = gz.prov_label[code.split(".")[0]]
                 add(prov, "provinsi", plabel, min(cand.score, 3.0) * 0.5, ", ".join(cand.evidence))

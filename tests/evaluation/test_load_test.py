@@ -105,3 +105,44 @@ def test_a_small_run_against_the_service_has_no_errors(tiny_service, tmp_path, c
     assert "reloads: 200/gen" in rows[2]["note"]
     assert "1 worker(s) on reload" in rows[2]["note"] and "NOT" not in rows[2]["note"]
     assert "targets:" in capsys.readouterr().out
+
+
+def test_disposition_check_stops_a_service_without_the_model(tiny_service):
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tiny_service.url)
+    with pytest.raises(SystemExit, match="without disposition"):
+        asyncio.run(
+            load_test.check_disposition(
+                parts.hostname, parts.port, tiny_service.keys["admin"], "Jalan rusak di Semarang"
+            )
+        )
+
+
+def test_disposition_check_passes_when_the_model_is_served(tmp_path_factory):
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from tests.service.tiny_models import train_tiny_disposition
+
+    root = tmp_path_factory.mktemp("load-disp")
+    models = train_tiny_models(root)
+    settings = make_settings(
+        models, f"sqlite:///{root / 'load.db'}", disposition_model_dir=train_tiny_disposition(root)
+    )
+    live = launch(settings, root / "service.log")
+    try:
+        parts = urlsplit(live.url)
+        asyncio.run(  # no SystemExit: the answer carries disposition
+            load_test.check_disposition(
+                parts.hostname, parts.port, live.keys["admin"], "Lampu PJU di Semarang mati"
+            )
+        )
+    finally:
+        live.stop()
+
+
+def test_disposition_model_folder_must_exist(tmp_path):
+    with pytest.raises(SystemExit, match="no such folder"):
+        load_test.main(["--disposition-model", str(tmp_path / "missing")])
