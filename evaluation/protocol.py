@@ -184,8 +184,15 @@ EVALUATIONS = (
             BASELINE,
             DEFAULT,
             ModelSpec(
-                "default + new-information signals, echo masking, place relevance",
-                {"novelty": True, "echo_mask": True, "place_relevance": True},
+                "previous default (agency swaps × 2, no new-information signals, echo masking, "
+                "place relevance)",
+                {
+                    "swap_mode": "agency",
+                    "swaps_per_reply": 2,
+                    "novelty": False,
+                    "echo_mask": False,
+                    "place_relevance": False,
+                },
                 variant=True,
             ),
         ),

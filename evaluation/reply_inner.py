@@ -1,10 +1,12 @@
 """Reply-quality settings compared on *inner* folds only (the protocol's outer test parts unread).
 
-    python -m lapor_triage.evaluation.reply_inner [--outer 5] [--inner 3] [--seed 0]
+    python -m lapor_triage.evaluation.reply_inner [--outer 5] [--inner 3] [--seed 0] [--repeats 1]
         [--setting NAME=JSON ...] [--challenge]
 
-For each outer training part of the protocol's first repeat (``evaluation.protocol.grouped_folds``,
-same rows, groups and seed as ``python -m lapor_triage.evaluation.protocol --only reply-quality``),
+For each outer training part of the protocol's first ``--repeats`` repeats
+(``evaluation.protocol.grouped_folds``, same rows, groups and seeds ``seed``, ``seed + 1``, ... as
+``python -m lapor_triage.evaluation.protocol --only reply-quality``, whose repeat ``r`` uses seed
+``r``),
 the part is split again into ``--inner`` grouped stratified folds and every setting is fitted and
 scored on those inner folds. The outer test parts are never fitted on or scored here: a setting is
 chosen from these figures and only then read once through the protocol. Printed per setting: the
@@ -43,27 +45,41 @@ OWN_CHALLENGE = ROOT / "datasets" / "challenge" / "reply_challenge.jsonl"
 
 
 def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y, p, average="macro"))
+    """Binary macro-F1 of boolean truths and predictions (numpy only: the bootstrap calls it a lot)."""
+    y, p = np.asarray(y, dtype=bool), np.asarray(p, dtype=bool)
+    tp, fp, fn = np.sum(y & p), np.sum(~y & p), np.sum(y & ~p)
+    tn = len(y) - tp - fp - fn
+    f1_pos = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    f1_neg = 2 * tn / (2 * tn + fn + fp) if tn + fn + fp else 0.0
+    return float((f1_pos + f1_neg) / 2)
 
 
 def inner_predictions(
-    settings: dict[str, dict[str, Any]], outer: int, inner: int, seed: int, parts: int = 0
+    settings: dict[str, dict[str, Any]],
+    outer: int,
+    inner: int,
+    seed: int,
+    parts: int = 0,
+    repeats: int = 1,
 ) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray]]:
-    """Per setting, per outer part: inner out-of-fold P(substantif); and the truths."""
+    """Per setting, per outer part (of every repeat): inner out-of-fold P(substantif); the truths."""
     examples, groups, _ = load_examples(EVALUATIONS_BY_NAME[TASK], DEFAULT_DATA_DIR)
     y = [str(e.label) for e in examples]
     out: dict[str, list[np.ndarray]] = {name: [] for name in settings}
     truths = []
-    for k, (tr, _te) in enumerate(grouped_folds(y, groups, outer, seed=seed)):
-        if parts and k >= parts:
-            break
+    outer_parts = [
+        (r, k, tr)
+        for r in range(repeats)
+        for k, (tr, _te) in enumerate(grouped_folds(y, groups, outer, seed=seed + r))
+        if not parts or k < parts
+    ]
+    for r, k, tr in outer_parts:
         part = [examples[i] for i in tr]
         part_y = np.array([y[i] == "substantif" for i in tr])
         part_groups = [groups[i] for i in tr]
         proba = {name: np.zeros(len(tr)) for name in settings}
-        for itr, ite in grouped_folds(list(part_y.astype(str)), part_groups, inner, seed + 100 + k):
+        inner_seed = seed + 100 + k + 1000 * r
+        for itr, ite in grouped_folds(list(part_y.astype(str)), part_groups, inner, inner_seed):
             for name, params in settings.items():
                 started = time.perf_counter()
                 model = make_model(TASK, params).fit(
@@ -73,12 +89,14 @@ def inner_predictions(
                 proba[name][ite] = model.predict_proba([record_of(TASK, part[i]) for i in ite])[
                     :, col
                 ]
-                print(f"  outer {k} inner fold: {name} {time.perf_counter() - started:.0f}s")
+                print(
+                    f"  repeat {r} outer {k} inner fold: {name} {time.perf_counter() - started:.0f}s"
+                )
         for name in settings:
             out[name].append(proba[name])
         truths.append(part_y)
         print(
-            f"outer part {k}: "
+            f"repeat {r} outer part {k}: "
             + ", ".join(f"{n} {_macro_f1(part_y, proba[n] >= 0.5):.4f}" for n in settings)
         )
     return out, truths
@@ -143,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--inner", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--repeats", type=int, default=1, help="outer repeats (seeds seed, seed+1, ...)"
+    )
+    parser.add_argument(
         "--parts", type=int, default=0, help="only the first N outer training parts (0: all)"
     )
     parser.add_argument(
@@ -159,7 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, _, params = item.partition("=")
         settings[name] = json.loads(params or "{}")
     if not args.skip_inner:
-        out, truths = inner_predictions(settings, args.outer, args.inner, args.seed, args.parts)
+        out, truths = inner_predictions(
+            settings, args.outer, args.inner, args.seed, args.parts, args.repeats
+        )
         print("\n| setting | inner macro-F1 | Δ vs first [95 % CI] |\n|---|---|---|")
         print("\n".join(summarise(out, truths)))
     if args.challenge:
