@@ -184,15 +184,8 @@ EVALUATIONS = (
             BASELINE,
             DEFAULT,
             ModelSpec(
-                "previous default (agency swaps × 2, no new-information signals, echo masking, "
-                "place relevance)",
-                {
-                    "swap_mode": "agency",
-                    "swaps_per_reply": 2,
-                    "novelty": False,
-                    "echo_mask": False,
-                    "place_relevance": False,
-                },
+                "default + new-information signals, echo masking, place relevance",
+                {"novelty": True, "echo_mask": True, "place_relevance": True},
                 variant=True,
             ),
         ),

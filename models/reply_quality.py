@@ -6,26 +6,18 @@
    information, a reasoned decision, a request for a specific detail)? A logistic regression over
    TF-IDF of the reply (words and character n-grams) plus hand-made signals
    (:mod:`models.reply_signals`: boilerplate lexicon hits and coverage, completed-action verbs,
-   dates, quantities, named units and places, whether the report's question is answered) and
-   (``novelty``, ``echo_mask``, on by default) what the reply *adds* to its report
-   (:mod:`models.reply_novelty`: new vs echoed numbers, places, names and content words; the n-grams
-   read the reply with what it repeats from the report masked, so echoing the report's place and
-   object is not substance).
+   dates, quantities, named units and places, whether the report's question is answered) and,
+   opt-in (``novelty``, ``echo_mask``), what the reply *adds* to its report (:mod:`models.reply_novelty`: new vs echoed
+   numbers, places, names and content words; the n-grams read the reply with what it repeats from
+   the report masked, so echoing the report's place and object is not substance).
 2. **relevance** — is that content about *this* report? A logistic regression over report↔reply
    signals (TF-IDF cosines, overlap of content words, of the report's title and of the reply's
    specific tokens with the report, topic consistency, the weighted content words both share,
-   (``place_relevance``, on by default) whether the reply names the report's places and takes up
-   its object, optionally a multilingual sentence encoder). It learns from the pairs the guideline
-   labels ``tidak_relevan`` and from *relevance swaps* made from the training data: each
-   substantive reply placed under the most similar other report (``swap_mode="similar"``, the
-   default: hard negatives), or under other reports of the same agency (``"agency"``), or one of
-   each (``"mixed"``).
-
-The defaults (``swap_mode="similar"``, ``swaps_per_reply=1``, ``novelty``, ``echo_mask`` and
-``place_relevance`` on) were chosen on inner folds of the protocol's outer training parts only
-(``python -m lapor_triage.evaluation.reply_inner --repeats 2``, 10 outer parts × 3 inner folds):
-inner macro-F1 0.9496 vs 0.9425 for the previous defaults (agency swaps × 2, flags off),
-Δ +0.0071 [+0.0021, +0.0121], the best of 8 settings compared.
+   opt-in (``place_relevance``) whether the reply names the report's places and takes up its object, optionally a
+   multilingual sentence encoder). It learns from the pairs the guideline labels
+   ``tidak_relevan`` and from *relevance swaps* made from the training data: each substantive
+   reply placed under other reports of the same agency (``swap_mode="agency"``), or under the
+   most similar other report (``"similar"``), or one of each (``"mixed"``).
 
 A small logistic combiner, fitted on out-of-fold outputs of both, gives calibrated
 ``P(substantif)``. Reasons come from one-vs-rest models on the labelled reason codes, merged with
@@ -112,21 +104,21 @@ class ReplyQualityScorer(Predictor):
         signal_weight: float = 0.05,
         relevance_C: float = 1.0,
         relevance_C_grid: Sequence[float] | None = (0.3, 1.0, 3.0),
-        swaps_per_reply: int = 1,
+        swaps_per_reply: int = 2,
         swap_weight: float = 0.2,
         swap_weight_grid: Sequence[float] | None = (0.1, 0.2, 0.4, 0.8),
         irrelevant_weight: float = 1.0,
         shared_weight: float = 1.0,
-        swap_mode: str = "similar",
+        swap_mode: str = "agency",
         detail_relevance_floor: float = 0.6,
         max_chars: int = 4000,
         template_threshold: float = 0.85,
         reason_threshold: float = 0.35,
         lexicon_weight: float = 0.3,
         encoder: str | None = None,
-        novelty: bool = True,
-        echo_mask: bool = True,
-        place_relevance: bool = True,
+        novelty: bool = False,
+        echo_mask: bool = False,
+        place_relevance: bool = False,
         cv_folds: int = 5,
         random_state: int = 0,
     ) -> None:
