@@ -14,7 +14,7 @@ mean inner macro-F1 over outer parts, and the paired difference to the first set
 bootstrap interval over inner out-of-fold rows.
 
 ``--challenge`` also scores ``datasets/challenge/reply_challenge.jsonl`` (our own set, per kind)
-with each setting fitted on all reply rows; the blind set (``datasets/challenge_blind``) is never
+with each setting fitted on all reply rows; the blind challenge set is never
 read by this module.
 """
 
