@@ -215,9 +215,14 @@ class KeyStore:
             hit = self._cache.get(digest)
         if hit and time.monotonic() - hit[0] < self._cache_seconds:
             return hit[1]
+        return self._look_up(digest)
+
+    def _look_up(self, digest: str, key_id: str | None = None) -> Principal | None:
+        """The database's answer for a key hash (and, when given, the key id the key names),
+        cached as valid or dropped from the cache as invalid."""
         with self.db.session() as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-        if row is None or row.revoked_at is not None:
+        if row is None or row.revoked_at is not None or key_id not in (None, row.key_id):
             with self._lock:
                 self._cache.pop(digest, None)
             return None
@@ -238,15 +243,4 @@ class KeyStore:
         key = key.strip()
         digest = hash_key(key, self._pepper)
         match = _KEY_RE.match(key)
-        with self.db.session() as session:
-            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-        if row is None or row.revoked_at is not None or row.key_id != match.group(1):
-            with self._lock:
-                self._cache.pop(digest, None)
-            return None
-        principal = Principal(row.key_id, Role(row.role), row.agency, row.name)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (time.monotonic(), principal)
-        return principal
+        return self._look_up(digest, match.group(1))
