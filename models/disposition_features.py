@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from lapor_triage.models.features import CharTfidf, count_parts, hstack_parts
+from lapor_triage.models.features import CharTfidf, count_parts, hstack_parts, sublinear_l2
 
 
 class DispositionFeatures:
@@ -70,26 +70,13 @@ class DispositionFeatures:
             indices.extend(j for g in analyze(text) if (j := vocab.get(g)) is not None)
             indptr.append(len(indices))
         counts = count_parts(np.frombuffer(indices, dtype=np.int64), indptr, len(self.word_idf_))
-        return _sublinear_l2(counts, self.word_idf_)
+        return sublinear_l2(counts, self.word_idf_)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         word = self._word_parts(texts)
         if self.char_ is None:
             return word.tocsr()
         return hstack_parts([word, self.char_.transform_parts(texts)])
-
-
-def _sublinear_l2(X: Any, idf: np.ndarray) -> Any:
-    """``log(count) + 1`` times idf, each row scaled to unit length (as ``TfidfVectorizer``)."""
-    X = X._replace(data=(np.log(X.data) + 1.0) * idf[X.indices])
-    sums = np.zeros(X.shape[0], dtype=X.data.dtype)
-    nonempty = np.flatnonzero(np.diff(X.indptr))
-    if nonempty.size:
-        sums[nonempty] = np.add.reduceat(X.data * X.data, X.indptr[nonempty])
-    norms = np.sqrt(sums)
-    norms[norms == 0] = 1.0
-    np.divide(X.data, np.repeat(norms, np.diff(X.indptr)).astype(np.float32), out=X.data)
-    return X
 
 
 __all__ = ["DispositionFeatures"]

@@ -214,6 +214,22 @@ class CharNgrams:
         return out
 
 
+def sublinear_l2(X: CsrParts, idf: np.ndarray) -> CsrParts:
+    """``log(count) + 1`` times idf, each row scaled to unit length, as ``TfidfVectorizer``
+    (``sublinear_tf=True``, ``norm="l2"``) computes it: row sums of squares as
+    ``X.multiply(X).sum(axis=1)`` does (float32 ``np.add.reduceat`` over the non-empty rows),
+    without building two more matrices."""
+    X = X._replace(data=(np.log(X.data) + 1.0) * idf[X.indices])
+    sums = np.zeros(X.shape[0], dtype=X.data.dtype)
+    nonempty = np.flatnonzero(np.diff(X.indptr))
+    if nonempty.size:
+        sums[nonempty] = np.add.reduceat(X.data * X.data, X.indptr[nonempty])
+    norms = np.sqrt(sums)
+    norms[norms == 0] = 1.0
+    np.divide(X.data, np.repeat(norms, np.diff(X.indptr)).astype(np.float32), out=X.data)
+    return X
+
+
 class CharTfidf:
     """Sublinear TF-IDF over :class:`CharNgrams`, equal to ``TfidfVectorizer(analyzer=...)``.
 
@@ -284,17 +300,7 @@ class CharTfidf:
         return self.transform_parts(texts).tocsr()
 
     def _tfidf(self, X: CsrParts) -> CsrParts:
-        X = X._replace(data=(np.log(X.data) + 1.0) * self.idf_[X.indices])
-        # row sums of squares as ``X.multiply(X).sum(axis=1)`` computes them (float32
-        # ``np.add.reduceat`` over the non-empty rows), without building two more matrices
-        sums = np.zeros(X.shape[0], dtype=X.data.dtype)
-        nonempty = np.flatnonzero(np.diff(X.indptr))
-        if nonempty.size:
-            sums[nonempty] = np.add.reduceat(X.data * X.data, X.indptr[nonempty])
-        norms = np.sqrt(sums)
-        norms[norms == 0] = 1.0
-        np.divide(X.data, np.repeat(norms, np.diff(X.indptr)).astype(np.float32), out=X.data)
-        return X
+        return sublinear_l2(X, self.idf_)
 
 
 class TextFeatures:
