@@ -18,10 +18,11 @@ Evidence and weights: an explicit ``Kota X`` / ``Kab. X`` / ``Provinsi X`` score
 kabupaten/kota name 2 (city) or 1.5 (kabupaten), a kecamatan after ``kec.``/``kecamatan`` 2 for its
 kabupaten/kota, a bare kecamatan name that is unique in the country and at least 8 letters 1, a
 kelurahan/desa after ``kel.``/``kelurahan``/``desa`` 1 (only where it is unique or its kabupaten/kota
-is named too), the reporter's location fields (``kota``, ``kabupaten``, ``kecamatan``,
-``kelurahan``, ``provinsi``) 4. Places seen in training labels (``KC Sampit``: Sampit is no
-kabupaten/kota) are matched by name with 2.5. Single-word names that are also common words
-(batu, baru, metro, puncak, ...) only count with their ``Kota``/``Kab.`` prefix.
+is named too), the reporter's location fields (``kabkota``, ``kota``, ``kabupaten``,
+``kecamatan``, ``kelurahan``, ``provinsi``: ``Jawa Tengah`` or ``Provinsi Jawa Tengah``) 4. Places
+seen in training labels (``KC Sampit``: Sampit is no kabupaten/kota) are matched by name with 2.5.
+Single-word names that are also common words (batu, baru, metro, puncak, ...) only count with their
+``Kota``/``Kab.`` prefix.
 """
 
 from __future__ import annotations
@@ -310,7 +311,8 @@ class RegionFinder:
                 kec_hits.append((gz.kecamatan[key], f"{f}: {value}", 4.0))
             elif f in ("kelurahan",) and key in gz.desa:
                 desa_hits.append((gz.desa[key], f"{f}: {value}", 2.0))
-            elif f == "provinsi" and key in gz.provinces:
+            elif f == "provinsi" and key.removeprefix("provinsi ") in gz.provinces:
+                key = key.removeprefix("provinsi ")
                 add(prov, "provinsi", gz.provinces[key][0], 4.0, f"{f}: {value}")
             else:
                 for label, _code in gz.kabkota.get(key, []):
