@@ -8,7 +8,10 @@ hand the models the same record for the same report:
 - ``kecamatan``, ``kelurahan``: the reported place (agency features: location one-hots and the
   location-office rule);
 - ``kategori``: the LAPOR! category the citizen chose (accepted and passed on; no default model
-  uses it).
+  uses it);
+- ``kabkota``, ``provinsi``: the kabupaten/kota (``Kota Semarang``, ``Kabupaten Bandung``) and the
+  province of the reported place (the disposition model's region finder reads them as strong
+  evidence for a region; the report-type and agency models ignore them).
 
 A value is a string (numbers are taken as their text); whitespace runs become one space; a blank
 value, ``None`` or a missing key mean "unknown". A field a model was trained with but unknown at
@@ -29,7 +32,14 @@ from lapor_triage.text import one_line
 
 log = logging.getLogger(__name__)
 
-REPORT_FIELDS: tuple[str, ...] = ("penerima", "kecamatan", "kelurahan", "kategori")
+REPORT_FIELDS: tuple[str, ...] = (
+    "penerima",
+    "kecamatan",
+    "kelurahan",
+    "kategori",
+    "kabkota",
+    "provinsi",
+)
 """The optional report fields, in this order wherever they are listed."""
 
 FIELD_DESCRIPTIONS: dict[str, str] = {
@@ -37,6 +47,9 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "kecamatan": "sub-district of the reported place, if known",
     "kelurahan": "village (kelurahan/desa) of the reported place, if known",
     "kategori": "the LAPOR! category the citizen chose, if any",
+    "kabkota": "kabupaten/kota of the reported place (e.g. Kota Semarang, Kabupaten Bandung), "
+    "if known",
+    "provinsi": "province of the reported place (e.g. Jawa Tengah), if known",
 }
 
 

@@ -4,9 +4,9 @@ So ``mlflow models serve`` and ``mlflow.pyfunc.spark_udf`` can score lapor-triag
 
 Input: a pandas DataFrame with a ``text`` column, or ``judul`` and ``isi`` columns as in the LAPOR!
 export (``report_text`` and ``reply_text`` for the reply-quality task), and the optional report
-fields the CLI and the service take (``penerima``, ``kecamatan``, ``kelurahan``, ``kategori``: see
-``lapor_triage.fields``; a missing cell means unknown, and a field the model was trained with but
-missing is warned about once). Other columns (``agency`` for reply quality) are passed to the
+fields the CLI and the service take (``penerima``, ``kecamatan``, ``kelurahan``, ``kategori``,
+``kabkota``, ``provinsi``: see ``lapor_triage.fields``; a missing column or cell means unknown, and a
+field the model was trained with but missing is warned about once). Other columns (``agency`` for reply quality) are passed to the
 predictor as metadata. Texts are cleaned exactly as the service and CLI do (HTML, whitespace,
 salutation, PII masking). Output: a DataFrame, one row per input row, with ``label`` (first, so a
 Spark UDF with ``result_type="string"`` returns it), ``probability`` (of that label), the task's

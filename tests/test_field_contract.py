@@ -1,7 +1,9 @@
 """One field contract (issue 11, item 2): the same reports, with and without each report field
-(``penerima``, ``kecamatan``, ``kelurahan``, ``kategori``), through ``lapor-triage predict``
-(a subprocess), the HTTP API (the service tests' live server) and the logged MLflow pyfunc
-(loaded back by MLflow, signature enforced) give identical labels and probabilities."""
+(``penerima``, ``kecamatan``, ``kelurahan``, ``kategori``, ``kabkota``, ``provinsi``), through
+``lapor-triage predict`` (a subprocess), the HTTP API (the service tests' live server) and the
+logged MLflow pyfunc (loaded back by MLflow, signature enforced) give identical labels and
+probabilities. The disposition model's reading of ``kabkota`` and ``provinsi`` on the three paths:
+``test_field_contract_places.py``."""
 
 from __future__ import annotations
 
@@ -72,7 +74,8 @@ BASE = [
     ("lampu", "Lampu PJU padam", "<p>Yth. Dinas Perhubungan, lampu PJU padam di Gang Mawar</p>"),
 ]
 FULL = {"penerima": SAMARINDA, "kecamatan": "Tegalsari", "kelurahan": "Darmo",
-        "kategori": "Infrastruktur"}  # fmt: skip
+        "kategori": "Infrastruktur", "kabkota": "Kota Surabaya",
+        "provinsi": "Jawa Timur"}  # fmt: skip
 
 
 def contract_reports() -> list[dict]:
@@ -225,9 +228,12 @@ def test_the_three_paths_give_identical_outputs(
     agency = http["agency"]
     assert agency["kantor-full"]["probabilities"] != agency["kantor-none"]["probabilities"]
     assert agency["kantor-full"]["label"] == "Kelurahan Darmo"  # the location-office rule
-    # Spacing and blanks are read alike: messy values as clean ones, blank ones as none.
+    # Spacing and blanks are read alike: messy values as clean ones, blank ones as none; the
+    # place fields only the disposition model reads change nothing here.
     for task in ("report-type", "agency"):
         for key, *_ in BASE:
+            for unread in ("kategori", "kabkota", "provinsi"):
+                assert http[task][f"{key}-no-{unread}"] == http[task][f"{key}-full"], (task, key)
             assert http[task][f"{key}-messy"] == http[task][f"{key}-clean"], (task, key)
             assert http[task][f"{key}-blank"] == http[task][f"{key}-none"], (task, key)
 
@@ -241,8 +247,10 @@ def _loaded(path: Path):
 def test_report_fields_are_read_alike():
     assert report_fields(
         {"penerima": "  Pemerintah\n Kota  Samarinda ", "kecamatan": "", "kelurahan": None,
-         "kategori": 12, "text": "x", "kota": "y"}
-    ) == {"penerima": "Pemerintah Kota Samarinda", "kategori": "12"}  # fmt: skip
+         "kategori": 12, "text": "x", "kota": "y", "kabkota": " Kota\tSemarang",
+         "provinsi": "  "}
+    ) == {"penerima": "Pemerintah Kota Samarinda", "kategori": "12",
+          "kabkota": "Kota Semarang"}  # fmt: skip
     assert field_value("kecamatan", float("nan")) is None  # an empty pandas/Spark cell
     assert field_value("kategori", 3.0) == "3"
     for bad in (["Gubeng"], {"a": 1}, True):

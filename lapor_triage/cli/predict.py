@@ -12,10 +12,11 @@ from lapor_triage.jsonl import read_jsonl, write_jsonl
 from lapor_triage.text import clean_text
 from lapor_triage.training.records import DataError
 
-REPORT_META = REPORT_FIELDS  # penerima, kecamatan, kelurahan, kategori (lapor_triage.fields)
-# Places the disposition model also reads where a row names them; not yet part of the field contract
-# that the HTTP API and the pyfunc share (lapor_triage.fields), so only predict passes them on.
-DISPOSITION_PLACES = ("kota", "kabupaten", "provinsi")
+REPORT_META = REPORT_FIELDS  # penerima, kecamatan, ..., kabkota, provinsi (lapor_triage.fields)
+# Older keys for the reported place that the disposition model also reads where a row names them,
+# kept so existing input files score as before; the field contract's key is ``kabkota``, which
+# the HTTP API and the pyfunc take too (lapor_triage.fields).
+DISPOSITION_PLACES = ("kota", "kabupaten")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -27,6 +27,8 @@ class ReportIn(RequestModel):
     kecamatan: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kecamatan"])
     kelurahan: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kelurahan"])
     kategori: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kategori"])
+    kabkota: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["kabkota"])
+    provinsi: str | None = Field(None, max_length=200, description=FIELD_DESCRIPTIONS["provinsi"])
     penerima: str | None = Field(
         None,
         max_length=300,
