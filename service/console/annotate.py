@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lapor_triage.errors import DataError
+from lapor_triage.fields import report_fields
 from lapor_triage.labels import agency_key
 from lapor_triage.lapor_export import (
     LAPOR_BODY,
@@ -30,6 +31,14 @@ TOP_K = 3
 LEVELS = ("disposition", "unit")
 """The two levels of suggestion: the national disposition (instansi, for Admin Pusat) and the
 unit inside one regional government (the agency router of the report's ``penerima``)."""
+EXPORT_FIELDS = {
+    "kecamatan": LAPOR_META["kecamatan"],
+    "kelurahan": LAPOR_META["kelurahan"],
+    "kategori": LAPOR_META["kategori"],
+    "kabkota": LAPOR_META["kota"],  # "Kota/Kabupaten": the reported place's, e.g. Kota Samarinda
+    "provinsi": "Provinsi",
+}
+"""Report fields (lapor_triage.fields) -> the export's columns (``penerima`` is its preamble's)."""
 ADDED_COLUMNS: tuple[str, ...] = (
     "Saran Jenis Laporan",
     *(f"{c} {i}" for i in range(1, TOP_K + 1) for c in ("Saran Disposisi", "Keyakinan Disposisi")),
@@ -126,11 +135,9 @@ def read_export(path: Path, file: str | None = None, penerima: str | None = None
         text = report_text(judul, isi)
         if not text.strip():
             raise DataError("the report has no text", file=file, row=row_no, column=LAPOR_BODY)
-        record: dict[str, Any] = {"text": text}
-        for key in ("kecamatan", "kelurahan", "kategori"):
-            value = cell(values, LAPOR_META[key])
-            if value:
-                record[key] = value
+        # The report fields (lapor_triage.fields) the export holds, read as the API reads them.
+        places = {f: cell(values, column) for f, column in EXPORT_FIELDS.items()}
+        record: dict[str, Any] = {"text": text, **report_fields(places)}
         if penerima:
             record["penerima"] = one_line(penerima)
         out.append(ExportRow(row_no, rid, judul, isi, raw, record))

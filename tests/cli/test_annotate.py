@@ -94,3 +94,35 @@ def rows_of_source(path: Path) -> list:
         if r and r[0] == "Tracking ID":
             return list(r)
     raise AssertionError("no header")
+
+
+def test_annotate_passes_the_exports_place_columns_to_the_disposition_model(
+    models_env, tmp_path, monkeypatch
+) -> None:
+    """The export's "Kota/Kabupaten" and "Provinsi" columns are the report fields ``kabkota``
+    and ``provinsi`` (lapor_triage.fields): the disposition model's region evidence."""
+    import csv
+
+    from tests.service.tiny_models import train_tiny_disposition
+
+    monkeypatch.setenv("LAPOR_DISPOSITION_MODEL_DIR", str(train_tiny_disposition(tmp_path)))
+    lines = list(csv.reader((DEMO_DIR / "reports.csv").open(encoding="utf-8")))
+    header = lines[10]
+    rows = []
+    for rid, kabkota in (("1", "Kota Semarang"), ("2", "")):
+        row = dict.fromkeys(header, "")
+        row.update({"Tracking ID": rid, "Judul Laporan": "Lampu jalan mati",
+                    "Isi Laporan Awal": "Lampu jalan mati", "Kota/Kabupaten": kabkota,
+                    "Provinsi": "Jawa Tengah" if kabkota else ""})  # fmt: skip
+        rows.append([row[c] for c in header])
+    src = tmp_path / "ekspor.csv"
+    with src.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([*lines[:11], *rows])
+    out = tmp_path / "out.xlsx"
+    assert main(["annotate", "--input", str(src), "--output", str(out)]) == 0
+    got_header, got = rows_of(out)
+    col = {name: got_header.index(name) for name in ADDED_COLUMNS}
+    named, unnamed = got
+    assert named[col["Wilayah 1"]] == "Kota Semarang"
+    assert "kabkota: Kota Semarang" in named[col["Bukti Wilayah 1"]]
+    assert "kabkota" not in (unnamed[col["Bukti Wilayah 1"]] or "")
