@@ -93,23 +93,7 @@ class DispositionModel(DispositionComposition, Predictor):
         abstain_threshold: float = 0.3,
         random_state: int = 0,
     ) -> None:
-        self.C = C
-        self.class_weight = class_weight
-        self.word_ngram_range = word_ngram_range
-        self.char_ngram_range = char_ngram_range
-        self.min_df = min_df
-        self.max_features = max_features
-        self.max_chars = max_chars
-        self.flat_weight = flat_weight
-        self.flat_regions = flat_regions
-        self.region_prior = region_prior
-        self.option_l2 = option_l2
-        self.other_regions = other_regions
-        self.region_text_weight = region_text_weight
-        self.region_text_min = region_text_min
-        self.top_kinds = top_kinds
-        self.abstain_threshold = abstain_threshold
-        self.random_state = random_state
+        self._store_params(locals())
 
     # --- learning ----------------------------------------------------------------------------
     def _linear(self, X: Any, y: Sequence[str], sw: np.ndarray | None) -> CalibratedLinear:

@@ -122,27 +122,7 @@ class ReplyQualityScorer(Predictor):
         cv_folds: int = 5,
         random_state: int = 0,
     ) -> None:
-        self.C = C
-        self.signal_weight = signal_weight
-        self.relevance_C = relevance_C
-        self.relevance_C_grid = relevance_C_grid
-        self.swaps_per_reply = swaps_per_reply
-        self.swap_weight = swap_weight
-        self.swap_weight_grid = swap_weight_grid
-        self.irrelevant_weight = irrelevant_weight
-        self.shared_weight = shared_weight
-        self.swap_mode = swap_mode
-        self.detail_relevance_floor = detail_relevance_floor
-        self.max_chars = max_chars
-        self.template_threshold = template_threshold
-        self.reason_threshold = reason_threshold
-        self.lexicon_weight = lexicon_weight
-        self.encoder = encoder
-        self.novelty = novelty
-        self.echo_mask = echo_mask
-        self.place_relevance = place_relevance
-        self.cv_folds = cv_folds
-        self.random_state = random_state
+        self._store_params(locals())
 
     # ------------------------------------------------------------------ inputs
     def _texts(self, X: Sequence[Record], check: bool = True) -> tuple[list[str], list[str]]:
