@@ -76,7 +76,9 @@ class Predictor(ABC):
             if name not in ("self", "__class__"):
                 setattr(self, name, value)
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments as stored (``deep`` is accepted for scikit-learn's
+        ``clone``; a predictor holds no nested estimators among its hyperparameters)."""
         import inspect
 
         sig = inspect.signature(type(self).__init__)
@@ -85,6 +87,17 @@ class Predictor(ABC):
             for name in sig.parameters
             if name != "self" and hasattr(self, name)
         }
+
+    def set_params(self: P, **params: Any) -> P:
+        """Change hyperparameters (scikit-learn's rule); an unknown name is a ``ValueError``."""
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(
+                    f"{type(self).__name__} has no hyperparameter {name!r}: one of {sorted(valid)}"
+                )
+            setattr(self, name, value)
+        return self
 
     # --- learning ----------------------------------------------------------------------------
     @abstractmethod

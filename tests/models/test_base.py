@@ -79,3 +79,22 @@ def test_labels_that_do_not_match_are_detected(saved) -> None:
     (saved / "labels.json").write_text(json.dumps(["a", "b", "c"]))
     with pytest.raises(ModelFormatError, match="labels.json"):
         load_model(saved)
+
+
+def test_every_predictor_clones_with_scikit_learn_and_refuses_unknown_params() -> None:
+    """The style rule: get_params / set_params so ``sklearn.base.clone`` works."""
+    from sklearn.base import clone
+
+    from lapor_triage.models.base import _REGISTRY, _import_known_predictors
+
+    _import_known_predictors()
+    assert len(_REGISTRY) >= 4
+    for cls in _REGISTRY.values():
+        model = cls()
+        copy = clone(model)
+        assert type(copy) is cls and copy is not model
+        assert copy.get_params() == model.get_params()
+        name, value = next(iter(model.get_params().items()))
+        assert model.set_params(**{name: value}) is model
+        with pytest.raises(ValueError, match="no hyperparameter 'nonsense'"):
+            model.set_params(nonsense=1)
