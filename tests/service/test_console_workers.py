@@ -12,8 +12,6 @@ import hashlib
 import io
 import json
 import shutil
-import subprocess
-import sys
 import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -25,11 +23,10 @@ from sqlalchemy import select, update
 
 from lapor_triage.service.console.sessions import COOKIE, SessionStore
 from lapor_triage.service.tables import ApiKey, ConsoleSession
-from tests.conftest import ROOT
 from tests.service.conftest import PG_URL, launch, make_settings, postgres_available
 from tests.service.test_console import DEMO, csrf_of
 from tests.service.test_replies import NORMATIF, REPORT, SUBSTANTIF
-from tests.service.test_serve_cli import free_port, serve_env
+from tests.service.test_serve_cli import free_port, serve_env, serve_workers
 from tests.service.test_workers import wait_for
 
 PHONE = "081234567890"
@@ -277,13 +274,7 @@ def test_serve_with_two_workers_keeps_the_session_and_the_queue(backend, tmp_pat
     env = serve_env(home, model_dirs, LAPOR_BOOTSTRAP_ADMIN_KEY=key, LAPOR_ENV="development")
     env.update(extra)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lapor_triage", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    proc = serve_workers(env, port)
     base = f"http://127.0.0.1:{port}"
     cookies: dict[str, str] = {}
 

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import httpx
 
-from tests.conftest import ROOT
 from tests.service.test_health_metrics import metric
-from tests.service.test_serve_cli import free_port, serve_env
+from tests.service.test_serve_cli import free_port, serve_env, serve_workers
 from tests.service.test_workers import REPORT, wait_for
 
 ROUTE = 'method="POST",route="/v1/reports/triage",status="200"'
@@ -28,13 +25,7 @@ def test_one_scrape_counts_the_requests_of_both_workers(tmp_path, model_dirs):
     key = "lt_metricstest_" + "x" * 24
     env = serve_env(home, model_dirs, LAPOR_BOOTSTRAP_ADMIN_KEY=key, LAPOR_ENV="development")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lapor_triage", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    proc = serve_workers(env, port)
     base = f"http://127.0.0.1:{port}"
     try:
 

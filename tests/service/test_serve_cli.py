@@ -35,6 +35,27 @@ def serve_env(tmp_path, model_dirs, **extra) -> dict[str, str]:
     return env
 
 
+def serve_workers(env: dict[str, str], port: int, workers: int = 2) -> subprocess.Popen:
+    """``lapor-triage serve --workers N`` in a subprocess with its output discarded (the
+    multi-worker tests read the server over HTTP only)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lapor_triage",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
 def test_serve_starts_prints_a_first_admin_key_and_answers(tmp_path, model_dirs):
     port = free_port()
     proc = subprocess.Popen(

@@ -6,16 +6,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from tests.conftest import ROOT
 from tests.service.conftest import launch, make_settings
-from tests.service.test_serve_cli import free_port, serve_env
+from tests.service.test_serve_cli import free_port, serve_env, serve_workers
 
 REPORT = {"id": "1", "judul": "Sampah", "isi": "Sampah menumpuk di Gang Mawar."}
 
@@ -118,13 +115,7 @@ def test_serve_with_two_workers_reloads_both(tmp_path, model_dirs):
     key = "lt_workerstest_" + "x" * 24
     port = free_port()
     env = serve_env(home, model_dirs, LAPOR_BOOTSTRAP_ADMIN_KEY=key, LAPOR_ENV="development")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lapor_triage", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    proc = serve_workers(env, port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
 
