@@ -61,6 +61,36 @@ class LoadSummary:
     ) -> None:
         self.skipped.append(Skipped(file, row, column, reason, detail))
 
+    def supersede(
+        self,
+        examples: list[Example],
+        index: int,
+        new: Example,
+        file: str,
+        column: str | None,
+        prev_file: str,
+    ) -> None:
+        """A later decision on the same report replaces ``examples[index]`` (read from
+        ``prev_file``): the earlier one is counted out and recorded as a ``duplicate_id`` skip,
+        ``new`` (read from ``file``) is counted in. The feedback loaders of the agency and the
+        disposition tasks both keep the latest decision per report."""
+        prev = examples[index]
+        self.rows_used[prev_file] -= 1
+        if prev.label is not None:
+            self.label_counts[prev.label] -= 1
+            self.label_counts += Counter()  # drop zero counts
+        self.skip(
+            prev_file,
+            prev.row,
+            column,
+            "duplicate_id",
+            f"id {new.id!r} superseded by {file} row {new.row}",
+        )
+        examples[index] = new
+        self.rows_used[file] += 1
+        if new.label is not None:
+            self.label_counts[new.label] += 1
+
     @property
     def skipped_by_reason(self) -> Counter[str]:
         return Counter(s.reason for s in self.skipped)

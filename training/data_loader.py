@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from lapor_triage.training.data_layouts import (
     resolve_layout,
     tabular_header,
 )
-from lapor_triage.training.data_values import parse_date, salutation_agency
+from lapor_triage.training.data_values import parse_date, row_weight, salutation_agency
 from lapor_triage.training.labels import AgencyNormaliser, UnknownLabelError, normalise_report_type
 from lapor_triage.training.records import DataError, Example, LoadSummary
 
@@ -103,24 +102,8 @@ class Loader:
         if first is not None:
             prev_file, prev_row, prev_index = first
             if latest_wins and not self.strict:
-                # A later decision on the same report supersedes the earlier one.
-                prev = self.examples[prev_index]
-                self.summary.rows_used[prev_file] -= 1
-                if prev.label is not None:
-                    self.summary.label_counts[prev.label] -= 1
-                    self.summary.label_counts += Counter()  # drop zero counts
-                self.summary.skip(
-                    prev_file,
-                    prev_row,
-                    id_column,
-                    "duplicate_id",
-                    f"id {ex.id!r} superseded by {file} row {ex.row}",
-                )
-                self.examples[prev_index] = ex
+                self.summary.supersede(self.examples, prev_index, ex, file, id_column, prev_file)
                 self.seen_ids[key] = (file, ex.row, prev_index)
-                self.summary.rows_used[file] += 1
-                if ex.label is not None:
-                    self.summary.label_counts[ex.label] += 1
                 return
             where = f"{prev_file} row {prev_row}" if prev_file != file else f"row {prev_row}"
             self.skip(
@@ -247,13 +230,10 @@ class Loader:
                 label, reason = self.label_for(file, row_no, label_key, raw)
                 if reason:
                     continue
-            weight = self.feedback_weight
-            if not _is_blank(obj.get("weight")):
-                try:
-                    weight = float(obj["weight"])
-                except (TypeError, ValueError):
-                    self.skip(file, row_no, "weight", "malformed_row", f"weight {obj['weight']!r}")
-                    continue
+            weight = row_weight(obj, self.feedback_weight)
+            if weight is None:
+                self.skip(file, row_no, "weight", "malformed_row", f"weight {obj['weight']!r}")
+                continue
             date_iso = self.date_of(file, row_no, "created_at", obj.get("created_at"), {})
             report_id = obj.get("report_id")
             meta: dict[str, Any] = {

@@ -85,3 +85,14 @@ def salutation_agency(text: object) -> str | None:
         return None
     name = match.group(1).strip(" -")
     return name or None
+
+
+def row_weight(obj: dict, default: float) -> float | None:
+    """A feedback row's own ``weight`` (the service's ``LAPOR_FEEDBACK_WEIGHT_*``), else
+    ``default``; ``None`` when it is not a number (the loaders skip the row as malformed)."""
+    if _is_blank(obj.get("weight")):
+        return default
+    try:
+        return float(obj["weight"])
+    except (TypeError, ValueError):
+        return None

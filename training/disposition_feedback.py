@@ -18,7 +18,6 @@ The texts were masked by the service before they were stored.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from typing import Any
 from lapor_triage.jsonl import read_jsonl
 from lapor_triage.models.instansi_names import split_instansi
 from lapor_triage.text import clean_text
+from lapor_triage.training.data_layouts import is_feedback
+from lapor_triage.training.data_values import row_weight
 from lapor_triage.training.records import DataError, Example, LoadResult, LoadSummary
 
 FEEDBACK_SUFFIXES = {".jsonl", ".ndjson", ".json"}
@@ -34,7 +35,7 @@ LOCATION_KEYS = ("kecamatan", "kelurahan", "penerima")
 
 def is_feedback_export(path: str | Path) -> bool:
     """True for a JSON Lines file whose first objects all carry ``kind`` (the service's export),
-    as the agency loader recognises one."""
+    by the agency loader's own check (:func:`~lapor_triage.training.data_layouts.is_feedback`)."""
     path = Path(path)
     if path.suffix.lower() not in FEEDBACK_SUFFIXES or not path.is_file():
         return False
@@ -44,7 +45,7 @@ def is_feedback_export(path: str | Path) -> bool:
             objects.append(obj)
         if len(objects) >= 20:
             break
-    return bool(objects) and all("kind" in obj for obj in objects)
+    return is_feedback(objects)
 
 
 def load_disposition_feedback(
@@ -76,7 +77,7 @@ def load_disposition_feedback(
             if not label:
                 summary.skip(file, row_no, "agency", "missing_label", "no instansi")
                 continue
-            weight = _weight(obj, feedback_weight)
+            weight = row_weight(obj, feedback_weight)
             if weight is None:
                 summary.skip(file, row_no, "weight", "malformed_row", f"weight {obj['weight']!r}")
                 continue
@@ -101,24 +102,14 @@ def load_disposition_feedback(
                 weight=weight,
                 meta=meta,
             )
-            summary.rows_used[file] += 1
-            summary.label_counts[label] += 1
             if rid in where:  # a later decision on the same report supersedes the earlier one
                 prev = examples[where[rid]]
-                summary.rows_used[prev.source] -= 1
-                summary.label_counts[str(prev.label)] -= 1
-                summary.label_counts += Counter()
-                summary.skip(
-                    prev.source,
-                    prev.row,
-                    "report_id",
-                    "duplicate_id",
-                    f"id {rid!r} superseded by {file} row {row_no}",
-                )
-                examples[where[rid]] = ex
+                summary.supersede(examples, where[rid], ex, file, "report_id", prev.source)
             else:
                 where[rid] = len(examples)
                 examples.append(ex)
+                summary.rows_used[file] += 1
+                summary.label_counts[label] += 1
     return LoadResult(examples=examples, summary=summary)
 
 
@@ -162,16 +153,6 @@ def _skip_reason(obj: Any) -> tuple[str | None, str, str] | None:
     if not _present(obj.get("agency")):
         return "agency", "missing_label", "a disposition decision without its instansi"
     return None
-
-
-def _weight(obj: dict[str, Any], default: float) -> float | None:
-    """The row's own weight, else ``default``; None when it is not a number."""
-    if not _present(obj.get("weight")):
-        return default
-    try:
-        return float(obj["weight"])
-    except (TypeError, ValueError):
-        return None
 
 
 def _present(value: Any) -> bool:
