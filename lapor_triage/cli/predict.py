@@ -25,8 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="predict with a saved model on a JSONL file",
         description=(
-            'Input rows: {"id", "text"} for report-type and agency models, '
-            '{"id", "report_text", "reply_text", "agency"?} for reply-quality models.'
+            'Input rows: {"id", "text"} for report-type, agency and disposition models, '
+            "with the optional report fields "
+            + ", ".join(f'"{name}"' for name in REPORT_FIELDS)
+            + '; {"id", "report_text", "reply_text", "agency"?} for reply-quality models.'
         ),
         func=run,
     )
