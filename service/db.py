@@ -350,14 +350,33 @@ def _audit_entry(
     )
 
 
+def _switch_to_wal(cur: Any, busy_timeout_ms: int) -> None:
+    """``PRAGMA journal_mode=WAL``, retried for up to the busy timeout while the database is
+    locked. SQLite does not call its busy handler for this switch: when the workers of one
+    service start together on a database still in rollback-journal mode, one worker's switch
+    fails at once while another holds the migration lock (5 of 40 runs of three upgrades
+    started together, ``test_upgrades_started_together_both_succeed``)."""
+    import sqlite3
+
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised via every connection
         # Let SQLAlchemy emit BEGIN itself (pysqlite's own transaction handling is unreliable).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        _switch_to_wal(cur, busy_timeout_ms)
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
